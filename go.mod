@@ -1,0 +1,3 @@
+module github.com/vsrsim/vsrsim
+
+go 1.24.0
