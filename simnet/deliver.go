@@ -41,14 +41,14 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 			other++
 		}
 		n.stats.Misrouted++
-		n.observe(Event{Kind: EventMisrouted, Source: source, Target: target, Actual: other, Size: len(p.data)})
+		n.observe(Event{Kind: EventMisrouted, Source: source, Target: target, Actual: other, Size: len(p.data), Head: head(p.data)})
 		target = other
 	}
 	switch {
 	case n.down[target] || n.held[target]: // a misrouted packet can reach a paused process
 		n.drop(source, target, len(p.data), DropDown)
 		return
-	case n.partition.blocks(source, target):
+	case n.partition.blocks(source, target) || n.isolated[source] || n.isolated[target]:
 		n.drop(source, target, len(p.data), DropPartition)
 		return
 	case n.rand.Chance(n.options.LossProbability):
@@ -58,7 +58,7 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 	if n.rand.Chance(n.options.DuplicateProbability) {
 		delay := n.delay()
 		n.stats.Duplicated++
-		n.observe(Event{Kind: EventDuplicated, Source: p.source, Target: p.target, Size: len(p.data), Ticks: delay})
+		n.observe(Event{Kind: EventDuplicated, Source: p.source, Target: p.target, Size: len(p.data), Head: head(p.data), Ticks: delay})
 		n.enqueue(p.source, p.target, p.data, delay) // the pristine bytes travel again
 		p = &n.packets[index]                        // enqueue may have grown the slab
 	}
@@ -69,10 +69,10 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 			p.data[bit/8] ^= 1 << (bit % 8)
 		}
 		n.stats.Corrupted++
-		n.observe(Event{Kind: EventCorrupted, Source: source, Target: target, Size: len(p.data), Ticks: uint64(flips)})
+		n.observe(Event{Kind: EventCorrupted, Source: source, Target: target, Size: len(p.data), Head: head(p.data), Ticks: uint64(flips)})
 	}
 	n.stats.Delivered++
-	n.observe(Event{Kind: EventDelivered, Source: source, Target: target, Size: len(p.data)})
+	n.observe(Event{Kind: EventDelivered, Source: source, Target: target, Size: len(p.data), Head: head(p.data)})
 	deliver(source, target, p.data)
 }
 

@@ -1,5 +1,7 @@
 package simnet
 
+import "encoding/binary"
+
 // EventKind names what happened to a packet or to the network.
 type EventKind uint8
 
@@ -45,8 +47,10 @@ func (r DropReason) String() string {
 	return "reason?"
 }
 
-// Event is one thing the network did, for the trace. Size is the packet's length; Ticks is
-// a delay or a duration where the kind has one; Actual is where a misrouted packet went.
+// Event is one thing the network did, for the trace. Size is the packet's length; Head its
+// first eight bytes, a fingerprint of the contents (messages lead with their checksum);
+// Ticks is a delay or a duration where the kind has one; Actual is where a misrouted packet
+// went.
 type Event struct {
 	Kind   EventKind
 	Reason DropReason
@@ -54,7 +58,18 @@ type Event struct {
 	Target Process
 	Actual Process
 	Size   int
+	Head   uint64
 	Ticks  uint64
+}
+
+// head returns the first eight bytes of a packet, zero-padded.
+func head(data []byte) uint64 {
+	if len(data) >= 8 {
+		return binary.LittleEndian.Uint64(data)
+	}
+	var word [8]byte
+	copy(word[:], data)
+	return binary.LittleEndian.Uint64(word[:])
 }
 
 // Stats counts everything the network did. Dropped counts every drop, whatever the reason;

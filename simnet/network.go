@@ -15,12 +15,13 @@ type Network struct {
 	observe func(Event)
 	now     simclock.Tick
 
-	packets []packet // slab; free slots are listed in free
-	free    []int32
-	queue   []int32 // binary min-heap of live and dead packets by (deliver, order)
-	links   []link  // Processes² links, source-major
-	down    []bool
-	held    []bool
+	packets  []packet // slab; free slots are listed in free
+	free     []int32
+	queue    []int32 // binary min-heap of live and dead packets by (deliver, order)
+	links    []link  // Processes² links, source-major
+	down     []bool
+	held     []bool
+	isolated []bool
 
 	partition partition
 	clog      clogArrivals
@@ -52,12 +53,13 @@ func New(options Options, rand *entropy.Rand, observe func(Event)) *Network {
 		observe = func(Event) {}
 	}
 	n := &Network{
-		options: options,
-		rand:    rand,
-		observe: observe,
-		links:   make([]link, options.Processes*options.Processes),
-		down:    make([]bool, options.Processes),
-		held:    make([]bool, options.Processes),
+		options:  options,
+		rand:     rand,
+		observe:  observe,
+		links:    make([]link, options.Processes*options.Processes),
+		down:     make([]bool, options.Processes),
+		held:     make([]bool, options.Processes),
+		isolated: make([]bool, options.Processes),
 	}
 	n.partition.init(options.Processes)
 	n.clog.schedule(n, 0)
@@ -99,7 +101,7 @@ func (n *Network) Send(source, target Process, data []byte) {
 	n.checkProcess(target)
 	n.stats.Sent++
 	delay := n.delay()
-	n.observe(Event{Kind: EventSent, Source: source, Target: target, Size: len(data), Ticks: delay})
+	n.observe(Event{Kind: EventSent, Source: source, Target: target, Size: len(data), Head: head(data), Ticks: delay})
 	n.enqueue(source, target, data, delay)
 }
 
@@ -182,6 +184,13 @@ func (n *Network) drop(source, target Process, size int, reason DropReason) {
 func (n *Network) SetDown(p Process, down bool) {
 	n.checkProcess(p)
 	n.down[p] = down
+}
+
+// Isolate cuts a process off from every other for good: whatever it sends or is sent is
+// dropped as partitioned. The liveness phase isolates the replicas outside its core.
+func (n *Network) Isolate(p Process) {
+	n.checkProcess(p)
+	n.isolated[p] = true
 }
 
 // SetHeld holds back (or releases) every packet to a process: a paused process receives

@@ -345,6 +345,20 @@ func TestDownAndHeldProcesses(t *testing.T) {
 	}
 }
 
+func TestIsolatedProcessIsCutOff(t *testing.T) {
+	h := newHarness(t, calm(3), 15)
+	h.net.Isolate(1)
+	for i := 0; i < 10; i++ {
+		h.send(0, 1)
+		h.send(1, 2)
+		h.send(0, 2)
+	}
+	h.run(0, 0)
+	if h.drops[DropPartition] != 20 || h.arrivals != 10 {
+		t.Fatalf("isolated: %d dropped, %d arrived; want 20 and 10", h.drops[DropPartition], h.arrivals)
+	}
+}
+
 func TestHealStopsEveryFault(t *testing.T) {
 	o := Options{Processes: 4, Partitionable: 4, DelayMinTicks: 0, DelayMeanTicks: 5,
 		LossProbability: entropy.Percent(30), DuplicateProbability: entropy.Percent(30),

@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"github.com/vsrsim/vsrsim/entropy"
+	"github.com/vsrsim/vsrsim/simclock"
+	"github.com/vsrsim/vsrsim/simnet"
+)
+
+// drawClocks gives every process its clock: a skew and a drift within the options' bounds,
+// and, when jumps are on, one step on one replica's wall clock at a tick early in the run.
+func drawClocks(o *Options, r *entropy.Rand) []simclock.Options {
+	clocks := make([]simclock.Options, o.processes())
+	for i := range clocks {
+		clocks[i].SkewNanos = r.RangeInt64(-o.ClockSkewMaxMs, o.ClockSkewMaxMs) * 1_000_000
+		clocks[i].DriftPPM = r.RangeInt64(-o.ClockDriftMaxPPM, o.ClockDriftMaxPPM)
+	}
+	jumper := r.Int(o.Replicas)
+	tick := simclock.Tick(r.Range(1, 1000))
+	jump := r.RangeInt64(-o.ClockJumpMaxMs, o.ClockJumpMaxMs) * 1_000_000
+	if jump != 0 {
+		clocks[jumper].JumpTick, clocks[jumper].JumpNanos = tick, jump
+	}
+	return clocks
+}
+
+// Faults runs the process-fault scheduler for this tick: crashes, restarts, pauses and
+// resumes of replicas (clients are not faulted). A replica is stopped only while more than
+// a quorum of the others stay healthy, so the cluster can always make progress once the
+// network lets it.
+func (k *Kernel) Faults() {
+	o := k.options
+	for i := 0; i < o.Replicas; i++ {
+		p := &k.procs[i]
+		switch p.state {
+		case StateUp:
+			if k.calm {
+				continue
+			}
+			if k.faults.Chance(o.CrashProbability) && k.canStop() {
+				k.Crash(simnet.Process(i))
+			} else if k.faults.Chance(o.PauseProbability) && k.canStop() {
+				k.pause(p, k.faults.ExpTicks(1, max(o.PauseMeanTicks, 1)))
+			}
+		case StateCrashed:
+			stable := p.since+simclock.Tick(o.CrashStableTicks) <= k.now
+			if stable && (k.calm || k.faults.Chance(o.RestartProbability)) {
+				k.Restart(simnet.Process(i))
+			}
+		case StatePaused:
+			if k.now >= p.until {
+				k.resume(p)
+			}
+		}
+	}
+}
+
+// stopBudget is how many replicas may be stopped at once: f, the faults a cluster of this
+// size tolerates.
+func (k *Kernel) stopBudget() int { return (k.options.Replicas - 1) / 2 }
+
+func (k *Kernel) canStop() bool {
+	stopped := 0
+	for i := 0; i < k.options.Replicas; i++ {
+		p := &k.procs[i]
+		healthy := p.state == StateUp &&
+			(k.config.Healthy == nil || k.config.Healthy(simnet.Process(i)))
+		if !healthy {
+			stopped++
+		}
+	}
+	return stopped < k.stopBudget()
+}
+
+// Crash stops a process and loses its volatile state.
+func (k *Kernel) Crash(target simnet.Process) {
+	p := &k.procs[target]
+	if p.state == StateCrashed {
+		panic("sim: crash of a crashed process")
+	}
+	if p.state == StatePaused {
+		k.net.SetHeld(target, false)
+	}
+	p.state, p.since, p.node = StateCrashed, k.now, nil
+	k.net.SetDown(target, true)
+	k.stats.Crashes++
+	k.trace.Record(k.now, TraceCrash, uint64(target))
+	if k.trace.Writing() {
+		k.trace.Line(k.now, "crash p%d", target)
+	}
+}
+
+// Restart starts a crashed process again, from nothing.
+func (k *Kernel) Restart(target simnet.Process) {
+	p := &k.procs[target]
+	if p.state != StateCrashed {
+		panic("sim: restart of a process that is not crashed")
+	}
+	p.state, p.since = StateUp, k.now
+	k.net.SetDown(target, false)
+	k.stats.Restarts++
+	k.trace.Record(k.now, TraceRestart, uint64(target))
+	if k.trace.Writing() {
+		k.trace.Line(k.now, "restart p%d life=%d", target, p.env.Life+1)
+	}
+	k.start(p, p.env.Life+1)
+}
+
+func (k *Kernel) pause(p *process, ticks uint64) {
+	p.state, p.since, p.until = StatePaused, k.now, k.now+simclock.Tick(ticks)
+	k.net.SetHeld(p.env.Process, true)
+	k.stats.Pauses++
+	k.trace.Record(k.now, TracePause, uint64(p.env.Process), ticks)
+	if k.trace.Writing() {
+		k.trace.Line(k.now, "pause p%d ticks=%d", p.env.Process, ticks)
+	}
+}
+
+func (k *Kernel) resume(p *process) {
+	p.state, p.since = StateUp, k.now
+	k.net.SetHeld(p.env.Process, false)
+	k.trace.Record(k.now, TraceResume, uint64(p.env.Process))
+	if k.trace.Writing() {
+		k.trace.Line(k.now, "resume p%d", p.env.Process)
+	}
+}
+
+// Heal begins the liveness phase: the network stops injecting faults, no new process fault
+// happens, and the replicas of core that are down come back at once (crashed ones after
+// their stable time). Replicas outside the core are cut off from everyone.
+func (k *Kernel) Heal(core []simnet.Process) {
+	k.calm = true
+	k.net.Heal()
+	inCore := make([]bool, len(k.procs))
+	for _, p := range core {
+		inCore[p] = true
+	}
+	for i := 0; i < k.options.Replicas; i++ {
+		p := &k.procs[i]
+		if !inCore[i] {
+			k.net.Isolate(simnet.Process(i))
+			continue
+		}
+		if p.state == StatePaused {
+			k.resume(p)
+		}
+	}
+}
+
+// ClockStats sums up what the clocks did by the end of the run.
+type ClockStats struct {
+	MaxSkewMs int64  `json:"max_skew_ms"`
+	Jumps     uint64 `json:"jumps"`
+}
+
+// ClockStats reports the largest wall clock offset any process showed and how many clocks
+// have jumped so far.
+func (k *Kernel) ClockStats() ClockStats {
+	var s ClockStats
+	for i := range k.procs {
+		c := k.procs[i].clock
+		s.MaxSkewMs = max(s.MaxSkewMs, c.MaxOffsetNanos(k.now)/1_000_000)
+		if c.Jumped(k.now) {
+			s.Jumps++
+		}
+	}
+	return s
+}

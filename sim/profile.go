@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/vsrsim/vsrsim/entropy"
+	"github.com/vsrsim/vsrsim/simnet"
+)
+
+// DrawOptions returns the options that a seed's stream gives under a profile.
+//
+// Swarm: every knob is drawn in the fixed order of the knob table, then each fault class is
+// switched off with probability one half (swarm testing: a run without partitions explores
+// other states than one where partitions drown everything else). Every knob is drawn even
+// when its class ends up off, so one class's switch never shifts another knob's value.
+// Calm: the same draws with every fault off. Performance: fixed, no faults.
+func DrawOptions(profile Profile, r *entropy.Rand) Options {
+	var o Options
+	if profile == ProfilePerformance {
+		return performanceOptions()
+	}
+	knobs := o.knobs()
+	for i := range knobs {
+		knobs[i].draw(r)
+	}
+	var enabled [classCount]bool
+	for class := faultClass(1); class < classCount; class++ {
+		enabled[class] = r.Bool()
+	}
+	for i := range knobs {
+		if k := &knobs[i]; k.class != classNone && (!enabled[k.class] || profile == ProfileCalm) {
+			k.off()
+		}
+	}
+	return o
+}
+
+// performanceOptions is the fixed shape of speed figures: three replicas, no faults, enough
+// clients and requests to keep the pipeline full.
+func performanceOptions() Options {
+	o := Options{
+		Replicas: 3, Clients: 32, Requests: 20_000, Keys: 64,
+		TicksMax: 1 << 20, LivenessTicksMax: 20_000,
+		Network: simnet.Options{DelayMinTicks: 1, DelayMeanTicks: 1},
+	}
+	o.faultsOff()
+	return o
+}
+
+// Override sets one knob by name, as the command line or a corpus entry gives it.
+type Override struct {
+	Name  string
+	Value string
+}
+
+// Apply sets knobs by name, in order. An unknown name or a malformed value is an error.
+func (o *Options) Apply(overrides []Override) error {
+	knobs := o.knobs()
+	for _, override := range overrides {
+		k := findKnob(knobs, override.Name)
+		if k == nil {
+			return fmt.Errorf("unknown option %q", override.Name)
+		}
+		if err := k.set(override.Value); err != nil {
+			return fmt.Errorf("%s: %v", k.name, err)
+		}
+	}
+	return nil
+}
+
+func findKnob(knobs []knob, name string) *knob {
+	for i := range knobs {
+		if knobs[i].name == name || knobs[i].flagName() == name {
+			return &knobs[i]
+		}
+	}
+	return nil
+}
+
+// KnobInfo describes one knob for the command line.
+type KnobInfo struct {
+	Name string // as in the JSON options
+	Flag string // as on the command line
+	Help string
+}
+
+// Knobs lists every knob, in table order.
+func Knobs() []KnobInfo {
+	var o Options
+	var infos []KnobInfo
+	for _, k := range o.knobs() {
+		infos = append(infos, KnobInfo{Name: k.name, Flag: k.flagName(), Help: k.help})
+	}
+	return infos
+}
+
+// MarshalJSON renders every knob by name, in table order.
+func (o Options) MarshalJSON() ([]byte, error) {
+	var buf []byte
+	buf = append(buf, '{')
+	for i, k := range o.knobs() {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		key, _ := json.Marshal(k.name)
+		value, err := json.Marshal(k.value())
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, key...), ':'), value...)
+	}
+	return append(buf, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, knob by knob; unknown keys are errors.
+func (o *Options) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var overrides []Override
+	for _, name := range names {
+		var text string
+		if err := json.Unmarshal(raw[name], &text); err != nil {
+			text = string(raw[name]) // a number
+		}
+		overrides = append(overrides, Override{Name: name, Value: text})
+	}
+	return o.Apply(overrides)
+}
+
+// Diff lists the knobs of o that differ from base, as overrides: what a corpus entry keeps.
+func (o *Options) Diff(base *Options) []Override {
+	mine, theirs := o.knobs(), base.knobs()
+	var diff []Override
+	for i := range mine {
+		if mine[i].text() != theirs[i].text() {
+			diff = append(diff, Override{Name: mine[i].name, Value: mine[i].text()})
+		}
+	}
+	return diff
+}
