@@ -1,0 +1,185 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/vsrsim/vsrsim/entropy"
+)
+
+// Client is a VSR client, sans-IO like the replica: one request in flight, a session
+// registered through the log before the first request, retries with backoff, and a
+// broadcast to every replica once retrying the presumed primary has not worked.
+type Client struct {
+	config Config
+	id     ClientID
+	bus    MessageBus
+	rand   *entropy.Rand
+	enc    *Encoder
+	dec    *Decoder
+
+	session  Session
+	request  RequestNumber // the number of the latest request sent in this session
+	view     View          // the highest view a reply has shown
+	inflight *clientRequest
+	pending  []byte // the caller's operation, waiting for the session
+	hasPend  bool
+	timeout  timeout
+	attempts int
+
+	onReply   func(op Op, output []byte)
+	onEvicted func()
+	stats     ClientStats
+}
+
+type clientRequest struct {
+	number  RequestNumber
+	message []byte // the encoded request, for retries
+}
+
+// ClientStats counts what a client did.
+type ClientStats struct {
+	Requests  uint64 // operations submitted
+	Replies   uint64 // replies to them
+	Retries   uint64
+	Evictions uint64
+	Registers uint64
+	Invalid   uint64 // messages that failed to decode
+	Dropped   uint64 // decoded but not for this client's current request
+}
+
+// NewClient returns a client. onReply receives the output of each operation, with the op at
+// which it committed; onEvicted is told that the session was lost and the operation in
+// flight, if any, has an unknown outcome.
+func NewClient(config Config, id ClientID, bus MessageBus, rand *entropy.Rand,
+	onReply func(op Op, output []byte), onEvicted func()) *Client {
+	if err := config.Validate(); err != nil {
+		panic(fmt.Sprintf("core: invalid config: %v", err))
+	}
+	if id == 0 {
+		panic("core: client id 0")
+	}
+	t := newTimeout("request", config.ClientRequestTicks)
+	t.max = config.ClientRequestMax
+	return &Client{config: config, id: id, bus: bus, rand: rand, enc: NewEncoder(config.Cluster),
+		dec: NewDecoder(config.Cluster, config.Replicas), timeout: t, onReply: onReply, onEvicted: onEvicted}
+}
+
+// ID is the client's identity.
+func (c *Client) ID() ClientID { return c.id }
+
+// Session is the client's current session, 0 before registration.
+func (c *Client) Session() Session { return c.session }
+
+// Busy reports whether an operation is pending: the client takes one at a time.
+func (c *Client) Busy() bool { return c.hasPend || c.inflight != nil }
+
+// Stats returns the client's counters.
+func (c *Client) Stats() ClientStats { return c.stats }
+
+// Submit starts an operation; the client must not be busy. Without a session it registers
+// first.
+func (c *Client) Submit(body []byte) {
+	if c.Busy() {
+		panic("core: submit to a busy client")
+	}
+	c.stats.Requests++
+	c.pending, c.hasPend = append(c.pending[:0], body...), true
+	if c.session == 0 {
+		if c.inflight == nil {
+			c.send(Request{Client: c.id, Operation: OperationRegister})
+		}
+		return
+	}
+	c.sendPending()
+}
+
+func (c *Client) sendPending() {
+	c.hasPend = false
+	c.request++
+	c.send(Request{Client: c.id, Session: c.session, Request: c.request, Operation: OperationApply, Body: c.pending})
+}
+
+func (c *Client) send(m Request) {
+	m.View = c.view
+	if m.Operation == OperationRegister {
+		c.stats.Registers++
+	}
+	c.inflight = &clientRequest{number: m.Request, message: append([]byte(nil), c.enc.Request(&m)...)}
+	c.attempts = 0
+	c.timeout.start()
+	c.timeout.jitter(c.rand)
+	c.bus.SendToReplica(c.config.primaryOf(c.view), c.inflight.message)
+}
+
+// Tick retries the request in flight when it has waited too long.
+func (c *Client) Tick() {
+	c.timeout.tick()
+	if c.inflight == nil || !c.timeout.fired() {
+		return
+	}
+	c.attempts++
+	c.stats.Retries++
+	if c.attempts >= c.config.ClientBroadcastAfter {
+		for i := 0; i < c.config.Replicas; i++ {
+			c.bus.SendToReplica(ReplicaIndex(i), c.inflight.message)
+		}
+	} else {
+		c.bus.SendToReplica(c.config.primaryOf(c.view), c.inflight.message)
+	}
+	c.timeout.backoff(c.rand)
+}
+
+// Receive handles a reply or an eviction.
+func (c *Client) Receive(data []byte) {
+	command, err := c.dec.Decode(data)
+	if err != nil {
+		c.stats.Invalid++
+		return
+	}
+	switch command {
+	case CommandReply:
+		c.onReplyMessage(&c.dec.Reply)
+	case CommandEviction:
+		c.onEviction(&c.dec.Eviction)
+	default:
+		c.stats.Dropped++
+	}
+}
+
+func (c *Client) onReplyMessage(m *Reply) {
+	if m.Client != c.id || c.inflight == nil || m.Request != c.inflight.number ||
+		(m.Operation == OperationRegister) != (c.session == 0) ||
+		(c.session != 0 && m.Session != c.session) {
+		c.stats.Dropped++
+		return
+	}
+	c.view = max(c.view, m.View)
+	c.inflight = nil
+	c.timeout.stop()
+	if m.Operation == OperationRegister {
+		c.session, c.request = m.Session, 0
+		if c.hasPend {
+			c.sendPending()
+		}
+		return
+	}
+	c.stats.Replies++
+	c.onReply(m.Op, m.Body)
+}
+
+// onEviction ends the session. An operation in flight may or may not have run: the caller
+// hears so, and the next Submit registers a new session.
+func (c *Client) onEviction(m *Eviction) {
+	if m.Client != c.id || c.session == 0 || m.Session != c.session {
+		c.stats.Dropped++
+		return
+	}
+	c.stats.Evictions++
+	c.session, c.request = 0, 0
+	inFlight := c.inflight != nil
+	c.inflight = nil
+	c.timeout.stop()
+	if inFlight {
+		c.onEvicted()
+	}
+}

@@ -1,0 +1,77 @@
+package core
+
+import "fmt"
+
+// Config is every size and timeout of a cluster, validated once. All replicas and clients
+// of a cluster must share it.
+type Config struct {
+	Cluster  uint64 // a random identity: messages of another cluster are rejected
+	Replicas int
+
+	PipelineMax     int // prepares in flight at the primary
+	BatchMax        int // requests in one prepare
+	RequestQueueMax int // requests waiting at the primary for room in the pipeline
+	ClientTableMax  int // client sessions the cluster remembers
+	MessageSizeMax  int // bound of every message, header included
+	RepairMax       int // repair requests a replica has in flight
+
+	HeartbeatTicks       uint64 // the primary's commit message interval
+	PrimaryTimeoutTicks  uint64 // a backup's patience with a silent primary
+	PrepareRetryTicks    uint64 // the primary resends prepares not yet acknowledged
+	ViewChangeTicks      uint64 // a view change that has not finished moves to the next view
+	RepairTicks          uint64 // interval of repair requests
+	PingTicks            uint64 // replicas ping each other
+	AbdicateTicks        uint64 // a primary that hears no quorum for this long steps down
+	RecoveryTicks        uint64 // a recovering replica repeats its recovery
+	ClientRequestTicks   uint64 // a client's first retry
+	ClientRequestMax     uint64 // and its longest wait between retries
+	ClientBroadcastAfter int    // after this many retries a client asks every replica
+}
+
+// DefaultConfig is the configuration for a cluster of the given size.
+func DefaultConfig(cluster uint64, replicas int) Config {
+	return Config{
+		Cluster: cluster, Replicas: replicas,
+		PipelineMax: 8, BatchMax: 16, RequestQueueMax: 64, ClientTableMax: 32,
+		MessageSizeMax: 1 << 16, RepairMax: 8,
+		HeartbeatTicks: 10, PrimaryTimeoutTicks: 100, PrepareRetryTicks: 20,
+		ViewChangeTicks: 150, RepairTicks: 10, PingTicks: 25, AbdicateTicks: 120,
+		RecoveryTicks: 40, ClientRequestTicks: 40, ClientRequestMax: 640, ClientBroadcastAfter: 2,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.Replicas < 1 || c.Replicas > ReplicasMax:
+		return fmt.Errorf("%d replicas: want 1 to %d", c.Replicas, ReplicasMax)
+	case c.PipelineMax < 1 || c.PipelineMax >= HeadersMax:
+		return fmt.Errorf("pipeline of %d: want 1 to %d", c.PipelineMax, HeadersMax-1)
+	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
+		return fmt.Errorf("batch %d, queue %d, client table %d, repair %d: each must be positive",
+			c.BatchMax, c.RequestQueueMax, c.ClientTableMax, c.RepairMax)
+	case c.MessageSizeMax < HeaderSize*(HeadersMax+1) || c.MessageSizeMax > MessageSizeMax:
+		return fmt.Errorf("message size %d: want %d to %d", c.MessageSizeMax, HeaderSize*(HeadersMax+1), MessageSizeMax)
+	case c.HeartbeatTicks == 0 || c.PrimaryTimeoutTicks <= 2*c.HeartbeatTicks:
+		return fmt.Errorf("primary timeout %d must exceed two heartbeats of %d", c.PrimaryTimeoutTicks, c.HeartbeatTicks)
+	case c.PrepareRetryTicks == 0 || c.ViewChangeTicks == 0 || c.RepairTicks == 0 ||
+		c.PingTicks == 0 || c.AbdicateTicks == 0 || c.RecoveryTicks == 0:
+		return fmt.Errorf("every timeout must be positive")
+	case c.ClientRequestTicks == 0 || c.ClientRequestMax < c.ClientRequestTicks:
+		return fmt.Errorf("client timeouts %d to %d", c.ClientRequestTicks, c.ClientRequestMax)
+	}
+	return nil
+}
+
+// ReplicasMax bounds the cluster: the primary tracks acknowledgements in a bitset.
+const ReplicasMax = 16
+
+// QuorumReplication is how many replicas must hold a prepare before it commits: a majority.
+func (c *Config) QuorumReplication() int { return c.Replicas/2 + 1 }
+
+// QuorumViewChange is how many replicas a view change hears from. Any view-change quorum
+// meets any replication quorum, so it sees every committed op.
+func (c *Config) QuorumViewChange() int { return c.Replicas - c.QuorumReplication() + 1 }
+
+// primaryOf is the primary of a view.
+func (c *Config) primaryOf(v View) ReplicaIndex { return ReplicaIndex(uint64(v) % uint64(c.Replicas)) }

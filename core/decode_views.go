@@ -1,0 +1,201 @@
+package core
+
+// decodeHeaders parses a body of prepare headers into the decoder's scratch slice. Each
+// must be a sealed prepare header with a valid checksum and the shape of a prepare.
+func (d *Decoder) decodeHeaders(body []byte) ([]PrepareHeader, error) {
+	count := int(d.w.count)
+	if count > HeadersMax || len(body) != count*HeaderSize {
+		return nil, invalid("%d headers in a body of %d bytes", count, len(body))
+	}
+	headers := d.headers[:0]
+	var w wire
+	for i := 0; i < count; i++ {
+		if err := w.parse(body[i*HeaderSize:(i+1)*HeaderSize], d.cluster); err != nil {
+			return nil, err
+		}
+		if w.command != CommandPrepare {
+			return nil, invalid("a %v header among prepare headers", w.command)
+		}
+		if err := w.unused(useContext | useReplica | useView | useOp | useCommit | useA | useCount | useBody); err != nil {
+			return nil, err
+		}
+		var h PrepareHeader
+		h.fromWire(&w)
+		if err := d.validPrepareHeader(&h, nil); err != nil {
+			return nil, err
+		}
+		headers = append(headers, h)
+	}
+	d.headers = headers
+	return headers, nil
+}
+
+// chained checks that headers are consecutive ops, each linking to the one before, and that
+// the last is at op head.
+func chained(headers []PrepareHeader, head Op) error {
+	for i := range headers {
+		if headers[i].Op != head-Op(len(headers)-1-i) {
+			return invalid("header %d of %d is op %d, want op %d", i, len(headers), headers[i].Op, head-Op(len(headers)-1-i))
+		}
+		if i > 0 && headers[i].Parent != headers[i-1].Checksum {
+			return invalid("header of op %d does not link to op %d", headers[i].Op, headers[i-1].Op)
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) doViewChange(body []byte) error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useA | useOp | useCommit | useB | useC | useCount | useBody); err != nil {
+		return err
+	}
+	headers, err := d.decodeHeaders(body)
+	if err != nil {
+		return err
+	}
+	m := DoViewChange{Replica: w.replica, View: View(w.view), LogView: View(w.a), Op: Op(w.op),
+		Commit: Op(w.commit), Present: w.b, RecoveredOp: Op(w.c), Headers: headers}
+	switch {
+	case m.View == 0 || m.LogView >= m.View:
+		return invalid("do_view_change for view %d with log view %d", m.View, m.LogView)
+	case (len(headers) == 0) != (m.Op == 0) || m.Commit > m.Op:
+		return invalid("do_view_change at op %d, commit %d, with %d headers", m.Op, m.Commit, len(headers))
+	case len(headers) < 64 && m.Present>>len(headers) != 0:
+		return invalid("do_view_change present bits beyond its headers")
+	}
+	d.DoViewChange = m
+	return chained(headers, m.Op)
+}
+
+func (d *Decoder) startView(body []byte) error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useOp | useCommit | useA | useCount | useBody); err != nil {
+		return err
+	}
+	headers, err := d.decodeHeaders(body)
+	if err != nil {
+		return err
+	}
+	m := StartView{Replica: w.replica, View: View(w.view), Op: Op(w.op), Commit: Op(w.commit),
+		Nonce: w.a, Headers: headers}
+	switch {
+	case uint64(m.Replica) != uint64(m.View)%uint64(d.replicas):
+		return invalid("start_view of view %d from replica %d, not its primary", m.View, m.Replica)
+	case m.Commit > m.Op || (len(headers) == 0) != (m.Op == 0):
+		return invalid("start_view with op %d, commit %d, %d headers", m.Op, m.Commit, len(headers))
+	}
+	d.StartView = m
+	return chained(headers, m.Op)
+}
+
+func (d *Decoder) recovery() error {
+	w := &d.w
+	if err := w.unused(useReplica | useA); err != nil {
+		return err
+	}
+	d.Recovery = Recovery{Replica: w.replica, Nonce: w.a}
+	if w.a == 0 {
+		return invalid("recovery without a nonce")
+	}
+	return nil
+}
+
+func (d *Decoder) recoveryResponse(body []byte) error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useA | useOp | useCommit | useCount | useBody); err != nil {
+		return err
+	}
+	headers, err := d.decodeHeaders(body)
+	if err != nil {
+		return err
+	}
+	m := RecoveryResponse{Replica: w.replica, View: View(w.view), Nonce: w.a, Op: Op(w.op),
+		Commit: Op(w.commit), Headers: headers}
+	primary := uint64(m.Replica) == uint64(m.View)%uint64(d.replicas)
+	switch {
+	case m.Nonce == 0:
+		return invalid("recovery_response without a nonce")
+	case !primary && (len(headers) != 0 || m.Op != 0 || m.Commit != 0):
+		return invalid("recovery_response with a log from a backup")
+	case primary && ((len(headers) == 0) != (m.Op == 0) || m.Commit > m.Op):
+		return invalid("recovery_response from the primary with op %d commit %d, %d headers", m.Op, m.Commit, len(headers))
+	}
+	d.RecoveryResponse = m
+	if !primary {
+		return nil
+	}
+	return chained(headers, m.Op)
+}
+
+func (d *Decoder) requestPrepare() error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useOp | useContext); err != nil {
+		return err
+	}
+	d.RequestPrepare = RequestPrepare{Replica: w.replica, View: View(w.view), Op: Op(w.op), Checksum: w.context}
+	if w.op == 0 || w.context.IsZero() {
+		return invalid("request_prepare of op %d checksum %v", w.op, w.context)
+	}
+	return nil
+}
+
+func (d *Decoder) requestHeaders() error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useOp | useCommit); err != nil {
+		return err
+	}
+	d.RequestHeaders = RequestHeaders{Replica: w.replica, View: View(w.view), OpMin: Op(w.commit), OpMax: Op(w.op)}
+	if w.commit == 0 || w.commit > w.op || w.op-w.commit >= HeadersMax {
+		return invalid("request_headers of ops %d to %d", w.commit, w.op)
+	}
+	return nil
+}
+
+func (d *Decoder) headersMessage(body []byte) error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useCount | useBody); err != nil {
+		return err
+	}
+	headers, err := d.decodeHeaders(body)
+	if err != nil {
+		return err
+	}
+	for i := 1; i < len(headers); i++ {
+		if headers[i].Op <= headers[i-1].Op {
+			return invalid("headers out of order")
+		}
+	}
+	d.Headers = Headers{Replica: w.replica, View: View(w.view), Headers: headers}
+	if len(headers) == 0 {
+		return invalid("headers message without headers")
+	}
+	return nil
+}
+
+func (d *Decoder) eviction() error {
+	w := &d.w
+	if err := w.unused(useReplica | useView | useClient | useA); err != nil {
+		return err
+	}
+	d.Eviction = Eviction{Replica: w.replica, View: View(w.view), Client: ClientID(w.client), Session: Session(w.a)}
+	if w.client == 0 {
+		return invalid("eviction of client 0")
+	}
+	return nil
+}
+
+func (d *Decoder) pingPong() error {
+	w := &d.w
+	if w.command == CommandPing {
+		if err := w.unused(useReplica | useView | useA); err != nil {
+			return err
+		}
+		d.Ping = Ping{Replica: w.replica, View: View(w.view), Monotonic: int64(w.a)}
+		return nil
+	}
+	if err := w.unused(useReplica | useView | useA | useB); err != nil {
+		return err
+	}
+	d.Pong = Pong{Replica: w.replica, View: View(w.view), PingMonotonic: int64(w.a), Realtime: int64(w.b)}
+	return nil
+}

@@ -1,0 +1,206 @@
+package core
+
+import "fmt"
+
+// journal is a replica's log, held in memory until storage lands: for every op, the header
+// (when known) and the whole prepare message (when held).
+//
+// The log is trusted from its head down: the head comes from the primary of the current view
+// (a prepare, a start_view, the view change itself), and each header below it is trusted
+// once the header above names it as parent. chainFrom is how far down that trust reaches:
+//
+//	Invariant: for every n in [chainFrom, op], headers[n] is known, and for every n in
+//	(chainFrom, op], headers[n].Parent == headers[n-1].Checksum.
+//
+// Below chainFrom, headers may be missing or stale (left from an older view); repair
+// fetches the header chainFrom−1 that headers[chainFrom].Parent names, and stale ones are
+// replaced. Executed ops (up to the replica's commitMin) are canonical and never change.
+type journal struct {
+	headers   []PrepareHeader // by op; a zero Checksum means unknown
+	messages  [][]byte        // by op; nil when the prepare is not held
+	op        Op              // the head
+	chainFrom Op
+}
+
+func newJournal(root PrepareHeader, rootMessage []byte) *journal {
+	return &journal{headers: []PrepareHeader{root}, messages: [][]byte{rootMessage}}
+}
+
+func (j *journal) known(op Op) bool {
+	return op <= j.op && !j.headers[op].Checksum.IsZero()
+}
+
+// header returns the header at op; it must be known.
+func (j *journal) header(op Op) *PrepareHeader {
+	if !j.known(op) {
+		panic(fmt.Sprintf("core: header of op %d is not known (head %d)", op, j.op))
+	}
+	return &j.headers[op]
+}
+
+// held reports whether the prepare at op is held with the given checksum.
+func (j *journal) held(op Op, checksum Checksum) bool {
+	return j.known(op) && j.headers[op].Checksum == checksum && j.messages[op] != nil
+}
+
+// trusted reports whether op lies on the chain from the head.
+func (j *journal) trusted(op Op) bool { return op >= j.chainFrom && op <= j.op }
+
+func (j *journal) grow(op Op) {
+	for Op(len(j.headers)) <= op {
+		j.headers = append(j.headers, PrepareHeader{})
+		j.messages = append(j.messages, nil)
+	}
+}
+
+// set records a header at its op, with its message if held. A different header there is
+// replaced, with its message.
+func (j *journal) set(h *PrepareHeader, message []byte) {
+	j.grow(h.Op)
+	if j.headers[h.Op].Checksum != h.Checksum {
+		j.messages[h.Op] = nil
+	}
+	j.headers[h.Op] = *h
+	if message != nil {
+		j.messages[h.Op] = append([]byte(nil), message...)
+	}
+}
+
+// truncate forgets everything above op. Executed ops must never be truncated; the caller
+// asserts that.
+func (j *journal) truncate(op Op) {
+	for n := op + 1; n <= j.op && int(n) < len(j.headers); n++ {
+		j.headers[n] = PrepareHeader{}
+		j.messages[n] = nil
+	}
+	if j.op > op {
+		j.op = op
+	}
+	j.chainFrom = min(j.chainFrom, op)
+}
+
+// appendHead adds the prepare of op+1 that links to the head.
+func (j *journal) appendHead(h *PrepareHeader, message []byte) {
+	if h.Op != j.op+1 || h.Parent != j.headers[j.op].Checksum {
+		panic(fmt.Sprintf("core: op %d does not extend head %d", h.Op, j.op))
+	}
+	j.set(h, message)
+	j.op = h.Op
+}
+
+// setHead installs an authoritative head: everything above it goes, and trust restarts
+// from it.
+func (j *journal) setHead(h *PrepareHeader, message []byte, commitMin Op) {
+	if h.Op < commitMin {
+		panic(fmt.Sprintf("core: head %d below executed op %d", h.Op, commitMin))
+	}
+	if h.Op <= j.op {
+		j.truncate(h.Op)
+	}
+	j.set(h, message)
+	j.op, j.chainFrom = h.Op, h.Op
+	j.extendChain(commitMin)
+}
+
+// installWindow installs authoritative consecutive headers ending at the new head.
+func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
+	if len(headers) == 0 {
+		// The view's log is empty: only the root.
+		if commitMin != 0 {
+			panic(fmt.Sprintf("core: an empty log installed over executed op %d", commitMin))
+		}
+		j.truncate(0)
+		j.chainFrom = 0
+		return
+	}
+	last := &headers[len(headers)-1]
+	j.setHead(last, nil, commitMin)
+	for i := len(headers) - 2; i >= 0; i-- {
+		h := &headers[i]
+		if h.Op > commitMin {
+			j.set(h, nil)
+		} else if j.headers[h.Op].Checksum != h.Checksum {
+			panic(fmt.Sprintf("core: view installs op %d as %v, but it was executed as %v",
+				h.Op, h.Checksum, j.headers[h.Op].Checksum))
+		}
+	}
+	j.chainFrom = max(headers[0].Op, commitMin)
+	j.extendChain(commitMin)
+}
+
+// extendChain walks trust down while the header below links to the chain. A header below
+// that does not link is stale: it is forgotten, to be repaired.
+func (j *journal) extendChain(commitMin Op) {
+	for j.chainFrom > commitMin {
+		below := j.chainFrom - 1
+		parent := j.headers[j.chainFrom].Parent
+		if j.headers[below].Checksum.IsZero() {
+			return
+		}
+		if j.headers[below].Checksum != parent {
+			if below <= commitMin {
+				panic(fmt.Sprintf("core: executed op %d has checksum %v but op %d names %v as parent",
+					below, j.headers[below].Checksum, j.chainFrom, parent))
+			}
+			j.headers[below], j.messages[below] = PrepareHeader{}, nil
+			return
+		}
+		j.chainFrom = below
+	}
+}
+
+// wanted returns the header repair needs next: the one below the chain, if the chain does
+// not yet reach the executed ops.
+func (j *journal) wanted(commitMin Op) (Op, Checksum, bool) {
+	if j.chainFrom <= commitMin+1 && j.chainFrom <= j.op {
+		return 0, Checksum{}, false
+	}
+	return j.chainFrom - 1, j.headers[j.chainFrom].Parent, true
+}
+
+// acceptHeader takes a header from anyone if it is the one the chain names below itself,
+// or one already trusted. It reports whether the journal changed.
+func (j *journal) acceptHeader(h *PrepareHeader, commitMin Op) bool {
+	op, checksum, ok := j.wanted(commitMin)
+	if !ok || h.Op != op || h.Checksum != checksum {
+		return false
+	}
+	j.set(h, nil)
+	j.chainFrom = op
+	j.extendChain(commitMin)
+	return true
+}
+
+// acceptPrepare takes a prepare from anyone if its header is trusted (or the one the chain
+// wants) and its message not yet held. It reports whether the journal changed.
+func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) bool {
+	if j.trusted(h.Op) && j.headers[h.Op].Checksum == h.Checksum {
+		if j.messages[h.Op] != nil {
+			return false
+		}
+		j.messages[h.Op] = append([]byte(nil), message...)
+		return true
+	}
+	if !j.acceptHeader(h, commitMin) {
+		return false
+	}
+	j.messages[h.Op] = append([]byte(nil), message...)
+	return true
+}
+
+// complete reports whether every op in (commitMin, op] is trusted and held: the replica
+// holds its whole log.
+func (j *journal) complete(commitMin Op) bool {
+	if j.op <= commitMin {
+		return true
+	}
+	if j.chainFrom > commitMin+1 {
+		return false
+	}
+	for n := commitMin + 1; n <= j.op; n++ {
+		if j.messages[n] == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,223 @@
+package core
+
+import (
+	"encoding/binary"
+	"errors"
+	"sort"
+)
+
+// KVOp is an operation of the reference key-value state machine.
+type KVOp uint8
+
+const (
+	KVGet    KVOp = iota + 1 // output: the value ("" when absent)
+	KVPut                    // set the value
+	KVAppend                 // append to the value
+	KVCas                    // set to Value if the value is Expected; output: swapped or not
+)
+
+var kvOpNames = [...]string{"", "get", "put", "append", "cas"}
+
+func (o KVOp) String() string {
+	if int(o) < len(kvOpNames) && o != 0 {
+		return kvOpNames[o]
+	}
+	return "kv?"
+}
+
+// KVInput is one key-value operation. Keys and values are strings; an absent key reads as
+// the empty string, so putting "" and deleting are the same.
+type KVInput struct {
+	Op       KVOp
+	Key      string
+	Value    string
+	Expected string // cas only
+}
+
+// KVOutput is what a key-value operation returns.
+type KVOutput struct {
+	Value   string // get
+	Swapped bool   // cas
+	Invalid bool   // the input was malformed
+}
+
+// Bounds of the key-value encoding.
+const (
+	KVKeyMax   = 1 << 10
+	KVValueMax = 1 << 14
+)
+
+var errKVInput = errors.New("malformed key-value input")
+
+// EncodeKV appends an input's encoding: op, then key, value and expected, each as a
+// 4-byte length and its bytes.
+func EncodeKV(buf []byte, in KVInput) []byte {
+	buf = append(buf, byte(in.Op))
+	for _, s := range []string{in.Key, in.Value, in.Expected} {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+		buf = append(buf, s...)
+	}
+	return buf
+}
+
+// DecodeKV reads an input, rejecting anything malformed.
+func DecodeKV(b []byte) (KVInput, error) {
+	if len(b) < 1 || b[0] < byte(KVGet) || b[0] > byte(KVCas) {
+		return KVInput{}, errKVInput
+	}
+	in := KVInput{Op: KVOp(b[0])}
+	b = b[1:]
+	fields := [3]*string{&in.Key, &in.Value, &in.Expected}
+	for i, field := range fields {
+		if len(b) < 4 {
+			return KVInput{}, errKVInput
+		}
+		n := binary.LittleEndian.Uint32(b)
+		limit := uint32(KVValueMax)
+		if i == 0 {
+			limit = KVKeyMax
+		}
+		if n > limit || uint64(n) > uint64(len(b)-4) {
+			return KVInput{}, errKVInput
+		}
+		*field = string(b[4 : 4+n])
+		b = b[4+n:]
+	}
+	if len(b) != 0 {
+		return KVInput{}, errKVInput
+	}
+	return in, nil
+}
+
+// Output encoding: one status byte (0 ok, 1 swapped, 0xff invalid), then a get's value.
+const (
+	kvStatusOk      = 0
+	kvStatusSwapped = 1
+	kvStatusInvalid = 0xff
+)
+
+// DecodeKVOutput reads an output.
+func DecodeKVOutput(b []byte) (KVOutput, error) {
+	if len(b) < 1 {
+		return KVOutput{}, errKVInput
+	}
+	switch b[0] {
+	case kvStatusOk:
+		return KVOutput{Value: string(b[1:])}, nil
+	case kvStatusSwapped:
+		return KVOutput{Swapped: true}, nil
+	case kvStatusInvalid:
+		return KVOutput{Invalid: true}, nil
+	}
+	return KVOutput{}, errKVInput
+}
+
+// KV is the reference key-value state machine.
+type KV struct {
+	data   map[string]string
+	digest Checksum // xor over present keys of checksumOf(key, value): updated per write
+}
+
+// NewKV returns an empty key-value store.
+func NewKV() *KV { return &KV{data: make(map[string]string)} }
+
+func (kv *KV) Apply(_ Op, _ uint64, input []byte, output []byte) []byte {
+	in, err := DecodeKV(input)
+	if err != nil {
+		return append(output, kvStatusInvalid)
+	}
+	current := kv.data[in.Key]
+	switch in.Op {
+	case KVGet:
+		return append(append(output, kvStatusOk), current...)
+	case KVPut:
+		kv.set(in.Key, in.Value)
+	case KVAppend:
+		if len(current)+len(in.Value) > KVValueMax {
+			return append(output, kvStatusInvalid)
+		}
+		kv.set(in.Key, current+in.Value)
+	case KVCas:
+		if current != in.Expected {
+			return append(output, kvStatusOk)
+		}
+		kv.set(in.Key, in.Value)
+		return append(output, kvStatusSwapped)
+	}
+	return append(output, kvStatusOk)
+}
+
+func (kv *KV) set(key, value string) {
+	if old, ok := kv.data[key]; ok {
+		kv.digest = xorChecksum(kv.digest, kvEntryChecksum(key, old))
+	}
+	if value == "" {
+		delete(kv.data, key)
+		return
+	}
+	kv.data[key] = value
+	kv.digest = xorChecksum(kv.digest, kvEntryChecksum(key, value))
+}
+
+func kvEntryChecksum(key, value string) Checksum {
+	var buf [64]byte
+	b := binary.LittleEndian.AppendUint32(buf[:0], uint32(len(key)))
+	b = append(append(b, key...), value...)
+	return checksumOf(b)
+}
+
+func xorChecksum(a, b Checksum) Checksum { return Checksum{Lo: a.Lo ^ b.Lo, Hi: a.Hi ^ b.Hi} }
+
+// Digest is order-independent over the key set, so it costs nothing per tick.
+func (kv *KV) Digest() Checksum { return kv.digest }
+
+// Get reads a key directly, for tests and the checker.
+func (kv *KV) Get(key string) string { return kv.data[key] }
+
+// Snapshot encodes the store with its keys sorted, so equal stores give equal snapshots.
+func (kv *KV) Snapshot() []byte {
+	keys := make([]string, 0, len(kv.data))
+	for key := range kv.data {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	var out []byte
+	for _, key := range keys {
+		out = EncodeKV(out, KVInput{Op: KVPut, Key: key, Value: kv.data[key]})
+	}
+	return out
+}
+
+// Restore replaces the store with a snapshot's contents.
+func (kv *KV) Restore(snapshot []byte) error {
+	fresh := NewKV()
+	for len(snapshot) > 0 {
+		size, err := kvEncodedSize(snapshot)
+		if err != nil {
+			return err
+		}
+		in, err := DecodeKV(snapshot[:size])
+		if err != nil || in.Op != KVPut {
+			return errKVInput
+		}
+		fresh.set(in.Key, in.Value)
+		snapshot = snapshot[size:]
+	}
+	*kv = *fresh
+	return nil
+}
+
+func kvEncodedSize(b []byte) (int, error) {
+	size := 1
+	for i := 0; i < 3; i++ {
+		if len(b) < size+4 {
+			return 0, errKVInput
+		}
+		n := int(binary.LittleEndian.Uint32(b[size:]))
+		if n > KVValueMax || len(b) < size+4+n {
+			return 0, errKVInput
+		}
+		size += 4 + n
+	}
+	return size, nil
+}

@@ -1,0 +1,145 @@
+package core
+
+// repair asks other replicas for what the log misses, a bounded number of requests per
+// round: the committed op a heartbeat named beyond the head, the header the hash chain
+// names below its trusted part, and the prepares of trusted ops not held.
+func (r *Replica) repair() {
+	if r.status == StatusRecovering {
+		return
+	}
+	if r.status == StatusViewChange && !r.viewChange.installed {
+		return // the log is about to be replaced
+	}
+	j := r.journal
+	if r.commitMax > j.op && !r.commitMaxChecksum.IsZero() {
+		r.sendRequestPrepare(r.repairTarget(), r.commitMax, r.commitMaxChecksum)
+	}
+	if op, _, ok := j.wanted(r.commitMin); ok {
+		m := RequestHeaders{Replica: r.index, View: r.view, OpMax: op,
+			OpMin: max(r.commitMin+1, op-min(op, HeadersMax-1))}
+		m.OpMin = max(m.OpMin, 1)
+		r.bus.SendToReplica(r.repairTarget(), r.enc.RequestHeaders(&m))
+	}
+	budget := r.config.RepairMax
+	for op := max(j.chainFrom, r.commitMin+1); op <= j.op && budget > 0; op++ {
+		if j.messages[op] != nil {
+			continue
+		}
+		checksum := j.header(op).Checksum
+		target := r.repairTarget()
+		if r.status == StatusViewChange {
+			if holder, ok := r.holder(op, checksum); ok {
+				target = holder
+			}
+		}
+		r.sendRequestPrepare(target, op, checksum)
+		budget--
+	}
+}
+
+// repairTarget picks whom to ask: a backup asks the primary half the time, since it holds
+// everything; otherwise any other replica.
+func (r *Replica) repairTarget() ReplicaIndex {
+	if r.status == StatusNormal && !r.isPrimary() && r.rand.Bool() {
+		return r.primaryIndex()
+	}
+	return r.randomOther()
+}
+
+func (r *Replica) sendRequestPrepare(target ReplicaIndex, op Op, checksum Checksum) {
+	if target == r.index {
+		return
+	}
+	m := RequestPrepare{Replica: r.index, View: r.view, Op: op, Checksum: checksum}
+	r.bus.SendToReplica(target, r.enc.RequestPrepare(&m))
+}
+
+// onRequestPrepare sends a prepare the replica holds with the wanted checksum.
+func (r *Replica) onRequestPrepare(m *RequestPrepare) {
+	if r.status == StatusRecovering || m.Replica == r.index || !r.journal.held(m.Op, m.Checksum) {
+		r.drop()
+		return
+	}
+	r.bus.SendToReplica(m.Replica, r.journal.messages[m.Op])
+}
+
+// onRequestHeaders sends the headers the replica knows in a range. The receiver trusts
+// only those the hash chain names, so any replica may answer.
+func (r *Replica) onRequestHeaders(m *RequestHeaders) {
+	if r.status == StatusRecovering || m.Replica == r.index {
+		r.drop()
+		return
+	}
+	var headers [HeadersMax]PrepareHeader
+	count := 0
+	for op := m.OpMin; op <= m.OpMax && op <= r.journal.op; op++ {
+		if r.journal.known(op) {
+			headers[count] = *r.journal.header(op)
+			count++
+		}
+	}
+	if count == 0 {
+		r.drop()
+		return
+	}
+	reply := Headers{Replica: r.index, View: r.view, Headers: headers[:count]}
+	r.bus.SendToReplica(m.Replica, r.enc.Headers(&reply))
+}
+
+func (r *Replica) onHeaders(m *Headers) {
+	if r.status == StatusRecovering || m.Replica == r.index {
+		r.drop()
+		return
+	}
+	changed := false
+	for i := len(m.Headers) - 1; i >= 0; i-- {
+		if r.journal.acceptHeader(&m.Headers[i], r.commitMin) {
+			changed = true
+		}
+	}
+	if !changed {
+		r.drop()
+		return
+	}
+	r.journalChanged()
+}
+
+// sendPings pings the other replicas: a primary counts who answers, to know whether a
+// quorum hears it.
+func (r *Replica) sendPings() {
+	if r.status == StatusRecovering {
+		return
+	}
+	m := Ping{Replica: r.index, View: r.view, Monotonic: r.clock.Monotonic()}
+	r.sendToOthers(r.enc.Ping(&m))
+}
+
+func (r *Replica) onPing(m *Ping) {
+	if r.status == StatusRecovering || m.Replica == r.index {
+		r.drop()
+		return
+	}
+	if m.View == r.view {
+		r.heardFrom(m.Replica)
+	}
+	pong := Pong{Replica: r.index, View: r.view, PingMonotonic: m.Monotonic, Realtime: r.clock.Realtime()}
+	r.bus.SendToReplica(m.Replica, r.enc.Pong(&pong))
+}
+
+// onPong notes who hears this replica. A pong from a higher view is a replica that hears
+// us but can never come back down to our view (it may have sent a do_view_change for its
+// own). A primary then moves up to meet it, and a replica changing views follows: otherwise
+// a replica that once changed views alone would stay out of the cluster for good. A replica
+// cut off in one direction never answers a ping, so it cannot depose a primary this way.
+func (r *Replica) onPong(m *Pong) {
+	switch {
+	case r.status == StatusRecovering || m.Replica == r.index || m.View < r.view:
+		r.drop()
+	case m.View == r.view:
+		r.heardFrom(m.Replica)
+	case r.status == StatusViewChange || r.isPrimary():
+		r.startViewChange(m.View)
+	default:
+		r.drop() // a backup leaves the decision to its primary
+	}
+}

@@ -1,0 +1,260 @@
+package core
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/vsrsim/vsrsim/entropy"
+)
+
+// MessageBus is how a replica or client sends: the simulator's network, or TCP in a real
+// deployment. The bytes are valid only during the call; the bus copies what it keeps.
+type MessageBus interface {
+	SendToReplica(replica ReplicaIndex, message []byte)
+	SendToClient(client ClientID, message []byte)
+}
+
+// Clock is how a replica reads time: nanoseconds on a clock that never jumps, and on the
+// wall clock (which may be skewed and may jump).
+type Clock interface {
+	Monotonic() int64
+	Realtime() int64
+}
+
+// Replica is one member of a VSR cluster, sans-IO: the driver calls Tick once per tick and
+// Receive once per message, and the replica answers through its MessageBus. It never
+// returns an error: what is invalid, stale or irrelevant is counted and dropped, and a
+// broken invariant panics (assertions are always on).
+type Replica struct {
+	config Config
+	index  ReplicaIndex
+	bus    MessageBus
+	clock  Clock
+	rand   *entropy.Rand
+	sm     StateMachine
+	enc    *Encoder
+	dec    *Decoder
+
+	status    Status
+	view      View
+	logView   View // the last view in which this replica was normal
+	journal   *journal
+	commitMin Op // executed
+	commitMax Op // known to be committed; commitMin ≤ commitMax
+
+	commitMaxChecksum Checksum // of the prepare at commitMax, when known from a commit
+	clients           *clientTable
+
+	primary    primaryState
+	viewChange viewChangeState
+	recovery   recoveryState
+	acked      [HeadersMax]PrepareOk // prepare_oks sent in this view, by op mod HeadersMax
+
+	ticks        uint64
+	heard        []uint64 // tick at which each replica was last heard in this view
+	timeoutLimit [timeoutCount]timeout
+	output       []byte // scratch for state machine output
+	received     []byte // the message being handled, valid during Receive
+	stats        ReplicaStats
+}
+
+// Timeouts of a replica, by name.
+const (
+	timeoutHeartbeat      = iota // primary: send a commit
+	timeoutPrimary               // backup: the primary has been silent too long
+	timeoutPrepareRetry          // primary: resend unacknowledged prepares
+	timeoutViewChange            // view change: give up on this view
+	timeoutViewChangeSend        // view change: resend start_view_change / do_view_change
+	timeoutRepair                // ask for what the log misses
+	timeoutPing                  // ping the other replicas
+	timeoutRecovery              // recovering: ask again
+	timeoutCount
+)
+
+// ReplicaStats counts what a replica did and what it dropped, by reason.
+type ReplicaStats struct {
+	Received         [commandCount]uint64
+	Invalid          uint64 // failed to decode: corrupted, misrouted to the wrong cluster, malformed
+	Dropped          uint64 // decoded but irrelevant: stale view, wrong role, duplicate
+	Committed        uint64 // ops executed
+	RequestsExecuted uint64 // client requests run through the state machine
+	ViewsStarted     uint64 // views this replica started as primary
+	Recoveries       uint64 // recoveries completed
+}
+
+// NewReplica builds replica index of a cluster. A replica that starts fresh joins view 0
+// with an empty log; one that restarts after losing its state (recovering) must first learn
+// the cluster's state from the others (VRR §4.3).
+func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageBus, clock Clock,
+	rand *entropy.Rand, recovering bool) *Replica {
+	if err := config.Validate(); err != nil {
+		panic(fmt.Sprintf("core: invalid config: %v", err))
+	}
+	if int(index) >= config.Replicas {
+		panic(fmt.Sprintf("core: replica %d of %d", index, config.Replicas))
+	}
+	r := &Replica{config: config, index: index, bus: bus, clock: clock, rand: rand, sm: sm,
+		enc: NewEncoder(config.Cluster), dec: NewDecoder(config.Cluster, config.Replicas),
+		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas)}
+	root, rootMessage := RootPrepare(config.Cluster, config.Replicas)
+	r.journal = newJournal(root, rootMessage)
+	r.initTimeouts()
+	if recovering {
+		r.startRecovery()
+	} else {
+		r.becomeNormal(0)
+	}
+	return r
+}
+
+// RootPrepare is op 0 of every log of a cluster: the anchor of the hash chain.
+func RootPrepare(cluster uint64, replicas int) (PrepareHeader, []byte) {
+	h := PrepareHeader{}
+	w := wire{command: CommandPrepare}
+	message := NewEncoder(cluster).seal(&w, nil)
+	h.fromWire(&w)
+	_ = replicas
+	return h, append([]byte(nil), message...)
+}
+
+func (r *Replica) initTimeouts() {
+	c := &r.config
+	r.timeoutLimit = [timeoutCount]timeout{
+		timeoutHeartbeat:      newTimeout("heartbeat", c.HeartbeatTicks),
+		timeoutPrimary:        newTimeout("primary", c.PrimaryTimeoutTicks),
+		timeoutPrepareRetry:   newTimeout("prepare_retry", c.PrepareRetryTicks),
+		timeoutViewChange:     newTimeout("view_change", c.ViewChangeTicks),
+		timeoutViewChangeSend: newTimeout("view_change_send", c.RepairTicks),
+		timeoutRepair:         newTimeout("repair", c.RepairTicks),
+		timeoutPing:           newTimeout("ping", c.PingTicks),
+		timeoutRecovery:       newTimeout("recovery", c.RecoveryTicks),
+	}
+	r.timeoutLimit[timeoutViewChange].max = c.ViewChangeTicks * 8
+	r.timeoutLimit[timeoutRepair].start()
+	r.timeoutLimit[timeoutPing].start()
+}
+
+func (r *Replica) timer(which int) *timeout { return &r.timeoutLimit[which] }
+
+// Tick advances the replica by one tick and fires what is due.
+func (r *Replica) Tick() {
+	r.ticks++
+	for i := range r.timeoutLimit {
+		r.timeoutLimit[i].tick()
+	}
+	r.onTimeouts()
+}
+
+func (r *Replica) onTimeouts() {
+	if t := r.timer(timeoutPing); t.fired() {
+		r.sendPings()
+		t.reset()
+	}
+	switch r.status {
+	case StatusNormal:
+		if r.isPrimary() {
+			r.primaryTimeouts()
+		} else if t := r.timer(timeoutPrimary); t.fired() {
+			r.startViewChange(r.view + 1)
+		}
+	case StatusViewChange:
+		r.viewChangeTimeouts()
+	case StatusRecovering:
+		if t := r.timer(timeoutRecovery); t.fired() {
+			r.sendRecovery()
+			t.backoff(r.rand)
+		}
+	}
+	if t := r.timer(timeoutRepair); t.fired() {
+		r.repair()
+		t.jitter(r.rand)
+	}
+}
+
+// Receive handles one message. The bytes are valid only during the call.
+func (r *Replica) Receive(data []byte) {
+	command, err := r.dec.Decode(data)
+	if err != nil {
+		r.stats.Invalid++
+		return
+	}
+	r.stats.Received[command]++
+	r.received = data
+	r.dispatch(command)
+	r.received = nil
+}
+
+func (r *Replica) dispatch(command Command) {
+	d := r.dec
+	switch command {
+	case CommandRequest:
+		r.onRequest(&d.Request)
+	case CommandPrepare:
+		r.onPrepare(&d.Prepare)
+	case CommandPrepareOk:
+		r.onPrepareOk(&d.PrepareOk)
+	case CommandCommit:
+		r.onCommit(&d.Commit)
+	case CommandStartViewChange:
+		r.onStartViewChange(&d.StartViewChange)
+	case CommandDoViewChange:
+		r.onDoViewChange(&d.DoViewChange)
+	case CommandStartView:
+		r.onStartView(&d.StartView)
+	case CommandRequestStartView:
+		r.onRequestStartView(&d.RequestStartView)
+	case CommandRecovery:
+		r.onRecovery(&d.Recovery)
+	case CommandRecoveryResponse:
+		r.onRecoveryResponse(&d.RecoveryResponse)
+	case CommandRequestPrepare:
+		r.onRequestPrepare(&d.RequestPrepare)
+	case CommandRequestHeaders:
+		r.onRequestHeaders(&d.RequestHeaders)
+	case CommandHeaders:
+		r.onHeaders(&d.Headers)
+	case CommandPing:
+		r.onPing(&d.Ping)
+	case CommandPong:
+		r.onPong(&d.Pong)
+	default:
+		r.drop() // replies and evictions are for clients
+	}
+}
+
+func (r *Replica) drop() { r.stats.Dropped++ }
+
+func (r *Replica) isPrimary() bool { return r.config.primaryOf(r.view) == r.index }
+
+func (r *Replica) primaryIndex() ReplicaIndex { return r.config.primaryOf(r.view) }
+
+// sendToOthers sends one message to every other replica.
+func (r *Replica) sendToOthers(message []byte) {
+	for i := 0; i < r.config.Replicas; i++ {
+		if ReplicaIndex(i) != r.index {
+			r.bus.SendToReplica(ReplicaIndex(i), message)
+		}
+	}
+}
+
+// heardFrom notes that a replica spoke in the current view (for the primary's abdication).
+func (r *Replica) heardFrom(replica ReplicaIndex) { r.heard[replica] = r.ticks }
+
+// randomOther picks another replica uniformly.
+func (r *Replica) randomOther() ReplicaIndex {
+	if r.config.Replicas == 1 {
+		return r.index
+	}
+	other := ReplicaIndex(r.rand.Int(r.config.Replicas - 1))
+	if other >= r.index {
+		other++
+	}
+	return other
+}
+
+// replicaSet is a set of replica indexes.
+type replicaSet uint32
+
+func (s replicaSet) with(i ReplicaIndex) replicaSet { return s | 1<<i }
+func (s replicaSet) has(i ReplicaIndex) bool        { return s&(1<<i) != 0 }
+func (s replicaSet) count() int                     { return bits.OnesCount32(uint32(s)) }

@@ -1,0 +1,228 @@
+package core
+
+import "fmt"
+
+// viewChangeState is what a replica keeps while it changes views (VRR §4.2).
+type viewChangeState struct {
+	svcFrom replicaSet // start_view_change for the current view, from these replicas
+	dvcSent bool
+	// The new primary collects do_view_change messages, then installs the best log
+	// (installed) and repairs it before it starts the view.
+	dvcs      []doViewChangeRecord
+	installed bool
+	// A replica in normal status does not join a higher view on one replica's word: it
+	// records votes, and joins once a view-change quorum of others asks (see onStartViewChange).
+	votes []View
+}
+
+// doViewChangeRecord is a do_view_change the new primary received, copied out of the
+// decoder.
+type doViewChangeRecord struct {
+	replica     ReplicaIndex
+	view        View
+	logView     View
+	op          Op
+	commit      Op
+	present     uint64
+	recoveredOp Op
+	headers     []PrepareHeader
+}
+
+// startViewChange moves to view v and asks the others to follow: the one place a replica
+// enters view-change status.
+func (r *Replica) startViewChange(v View) {
+	if v <= r.view && !(v == r.view && r.status == StatusRecovering) {
+		panic(fmt.Sprintf("core: replica %d view change to %d from view %d", r.index, v, r.view))
+	}
+	if r.status == StatusRecovering {
+		panic("core: a recovering replica takes no part in view changes")
+	}
+	votes := r.viewChange.votes
+	r.status, r.view = StatusViewChange, v
+	r.viewChange = viewChangeState{svcFrom: replicaSet(0).with(r.index), votes: votes}
+	r.primary.pipeline, r.primary.queue, r.primary.inflight = r.primary.pipeline[:0], r.primary.queue[:0], nil
+	r.timer(timeoutHeartbeat).stop()
+	r.timer(timeoutPrepareRetry).stop()
+	r.timer(timeoutPrimary).stop()
+	if t := r.timer(timeoutViewChange); t.running {
+		t.backoff(r.rand)
+	} else {
+		t.start()
+		t.jitter(r.rand)
+	}
+	r.timer(timeoutViewChangeSend).start()
+	r.sendStartViewChange()
+	r.checkStartViewChangeQuorum()
+}
+
+func (r *Replica) viewChangeTimeouts() {
+	if t := r.timer(timeoutViewChange); t.fired() {
+		r.startViewChange(r.view + 1)
+		return
+	}
+	if t := r.timer(timeoutViewChangeSend); t.fired() {
+		r.sendStartViewChange()
+		if r.viewChange.dvcSent && r.primaryIndex() != r.index {
+			r.sendDoViewChange()
+		}
+		t.reset()
+	}
+}
+
+func (r *Replica) sendStartViewChange() {
+	m := StartViewChange{Replica: r.index, View: r.view}
+	r.sendToOthers(r.enc.StartViewChange(&m))
+}
+
+// onStartViewChange counts a replica's wish to leave the current primary. A replica in
+// view-change status follows any higher view. A replica in normal status does not: one
+// replica cut off from the primary in one direction only would otherwise depose a primary
+// that every other replica hears. It joins a higher view only once a view-change quorum of
+// the others asks for one at least as high (or its own patience with the primary runs out).
+func (r *Replica) onStartViewChange(m *StartViewChange) {
+	switch {
+	case r.status == StatusRecovering || m.View < r.view || m.Replica == r.index:
+		r.drop()
+	case m.View == r.view && r.status == StatusNormal:
+		if r.isPrimary() {
+			r.sendStartView(m.Replica, 0) // the sender missed the view it asks for
+		}
+	case m.View == r.view:
+		r.countStartViewChange(m.Replica)
+	case r.status == StatusViewChange:
+		r.startViewChange(m.View)
+		r.countStartViewChange(m.Replica)
+	default:
+		r.voteForViewChange(m)
+	}
+}
+
+func (r *Replica) voteForViewChange(m *StartViewChange) {
+	if r.viewChange.votes == nil {
+		r.viewChange.votes = make([]View, r.config.Replicas)
+	}
+	votes := r.viewChange.votes
+	votes[m.Replica] = max(votes[m.Replica], m.View)
+	asking := 0
+	for i, v := range votes {
+		if ReplicaIndex(i) != r.index && v >= m.View {
+			asking++
+		}
+	}
+	if asking >= r.config.QuorumViewChange() {
+		r.startViewChange(m.View)
+		for i, v := range votes {
+			if v == m.View && ReplicaIndex(i) != r.index {
+				r.countStartViewChange(ReplicaIndex(i))
+			}
+		}
+	}
+}
+
+// countStartViewChange counts a replica's start_view_change for the current view, unless
+// joining the view change has already completed it (a view-change quorum of one).
+func (r *Replica) countStartViewChange(replica ReplicaIndex) {
+	if r.status != StatusViewChange {
+		return
+	}
+	r.viewChange.svcFrom = r.viewChange.svcFrom.with(replica)
+	r.checkStartViewChangeQuorum()
+}
+
+// checkStartViewChangeQuorum sends do_view_change once a view-change quorum agrees.
+func (r *Replica) checkStartViewChangeQuorum() {
+	vc := &r.viewChange
+	if r.status != StatusViewChange {
+		panic("core: counting start_view_change outside a view change")
+	}
+	if vc.svcFrom>>r.config.Replicas != 0 || !vc.svcFrom.has(r.index) {
+		panic(fmt.Sprintf("core: start_view_change votes %b in a cluster of %d", vc.svcFrom, r.config.Replicas))
+	}
+	if vc.dvcSent || vc.svcFrom.count() < r.config.QuorumViewChange() {
+		return
+	}
+	vc.dvcSent = true
+	r.sendDoViewChange()
+}
+
+// window returns the trusted headers ending at the head: at most PipelineMax+1 of them,
+// enough to hold every op that might not be committed and the one below to anchor them.
+func (r *Replica) window() []PrepareHeader {
+	j := r.journal
+	size := Op(r.config.PipelineMax + 1)
+	from := max(j.chainFrom, 1)
+	if j.op >= size && j.op-size+1 > from {
+		from = j.op - size + 1
+	}
+	if j.op == 0 {
+		return nil
+	}
+	return j.headers[from : j.op+1]
+}
+
+func (r *Replica) ownDoViewChange() DoViewChange {
+	headers := r.window()
+	var present uint64
+	for i := range headers {
+		if r.journal.messages[headers[i].Op] != nil {
+			present |= 1 << i
+		}
+	}
+	return DoViewChange{Replica: r.index, View: r.view, LogView: r.logView, Op: r.journal.op,
+		Commit: r.commitMax, Present: present, RecoveredOp: r.recovery.recoveredOp, Headers: headers}
+}
+
+func (r *Replica) sendDoViewChange() {
+	m := r.ownDoViewChange()
+	if r.primaryIndex() == r.index {
+		r.recordDoViewChange(&m)
+		return
+	}
+	r.bus.SendToReplica(r.primaryIndex(), r.enc.DoViewChange(&m))
+}
+
+// onStartView installs the view's log from its new primary (VRR §4.2, step 5).
+func (r *Replica) onStartView(m *StartView) {
+	switch {
+	case r.status == StatusRecovering || m.View < r.view:
+		r.drop()
+		return
+	case m.View == r.view && r.status == StatusNormal:
+		r.drop() // installed already
+		return
+	case m.Replica == r.index:
+		panic(fmt.Sprintf("core: replica %d received its own start_view", r.index))
+	}
+	if m.Op < r.commitMin {
+		panic(fmt.Sprintf("core: start_view of view %d at op %d, below executed op %d", m.View, m.Op, r.commitMin))
+	}
+	r.journal.installWindow(m.Headers, r.commitMin)
+	r.becomeNormal(m.View)
+	r.commitMax = max(r.commitMax, m.Commit)
+	r.journalChanged()
+}
+
+// requestStartView asks the primary of a newer view for its start_view: this replica
+// missed a view change.
+func (r *Replica) requestStartView(v View, primary ReplicaIndex) {
+	if r.status == StatusRecovering || primary == r.index || primary != r.config.primaryOf(v) {
+		r.drop()
+		return
+	}
+	m := RequestStartView{Replica: r.index, View: v}
+	r.bus.SendToReplica(primary, r.enc.RequestStartView(&m))
+}
+
+func (r *Replica) onRequestStartView(m *RequestStartView) {
+	if r.status != StatusNormal || m.View != r.view || !r.isPrimary() || m.Replica == r.index {
+		r.drop()
+		return
+	}
+	r.sendStartView(m.Replica, 0)
+}
+
+func (r *Replica) sendStartView(target ReplicaIndex, nonce uint64) {
+	m := StartView{Replica: r.index, View: r.view, Op: r.journal.op, Commit: r.commitMax,
+		Nonce: nonce, Headers: r.window()}
+	r.bus.SendToReplica(target, r.enc.StartView(&m))
+}

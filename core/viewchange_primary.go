@@ -1,0 +1,196 @@
+package core
+
+import "fmt"
+
+// The new primary's side of a view change. It collects do_view_change messages from a
+// view-change quorum, installs the best log among them (highest last normal view, then
+// highest op: VRR §4.2, step 3), and before it starts the view it makes sure it holds
+// every op that might have committed. An op that no one in the quorum holds is truncated
+// only if enough replicas say they never held it that it cannot have committed (a nack
+// quorum, as in Protocol-Aware Recovery): a committed op was held by a replication
+// quorum, and any nack quorum misses at least one of them.
+
+func (r *Replica) onDoViewChange(m *DoViewChange) {
+	switch {
+	case r.status == StatusRecovering || m.View < r.view || r.config.primaryOf(m.View) != r.index:
+		r.drop()
+		return
+	case m.Replica == r.index:
+		panic(fmt.Sprintf("core: replica %d received its own do_view_change", r.index))
+	case m.View > r.view:
+		r.startViewChange(m.View) // a do_view_change means a quorum has moved on
+	}
+	if r.status == StatusNormal {
+		// It missed our start_view (or joining completed the view change at once, in a
+		// cluster whose view-change quorum is this replica alone).
+		r.sendStartView(m.Replica, 0)
+		return
+	}
+	r.recordDoViewChange(m)
+	r.countStartViewChange(m.Replica) // a do_view_change implies its sender's start_view_change
+}
+
+// recordDoViewChange keeps a do_view_change (the sender's latest), and installs the best
+// log once a quorum is in.
+func (r *Replica) recordDoViewChange(m *DoViewChange) {
+	if r.status != StatusViewChange || m.View != r.view || r.primaryIndex() != r.index {
+		panic(fmt.Sprintf("core: replica %d recording a do_view_change for view %d in %v view %d",
+			r.index, m.View, r.status, r.view))
+	}
+	vc := &r.viewChange
+	record := doViewChangeRecord{replica: m.Replica, view: m.View, logView: m.LogView, op: m.Op, commit: m.Commit,
+		present: m.Present, recoveredOp: m.RecoveredOp, headers: append([]PrepareHeader(nil), m.Headers...)}
+	replaced := false
+	for i := range vc.dvcs {
+		if vc.dvcs[i].replica == m.Replica {
+			vc.dvcs[i], replaced = record, true
+		}
+	}
+	if !replaced {
+		vc.dvcs = append(vc.dvcs, record)
+	}
+	if len(vc.dvcs) > r.config.Replicas {
+		panic("core: more do_view_change records than replicas")
+	}
+	if !vc.installed && len(vc.dvcs) >= r.config.QuorumViewChange() {
+		r.installBestLog()
+	}
+	if vc.installed {
+		r.primaryRepairStep()
+	}
+}
+
+// installBestLog installs the log of the do_view_change with the highest (log view, op).
+func (r *Replica) installBestLog() {
+	vc := &r.viewChange
+	best := &vc.dvcs[0]
+	commit := r.commitMax
+	for i := range vc.dvcs {
+		d := &vc.dvcs[i]
+		if d.logView > best.logView || (d.logView == best.logView && d.op > best.op) {
+			best = d
+		}
+		commit = max(commit, d.commit)
+	}
+	if best.op < r.commitMin {
+		panic(fmt.Sprintf("core: best log of view %d ends at op %d, below executed op %d", r.view, best.op, r.commitMin))
+	}
+	// The primary that prepared the best head had committed all but its pipeline.
+	if best.op > Op(r.config.PipelineMax) {
+		commit = max(commit, best.op-Op(r.config.PipelineMax))
+	}
+	r.journal.installWindow(best.headers, r.commitMin)
+	if min(commit, best.op) < r.commitMax {
+		panic(fmt.Sprintf("core: view %d would lower the commit from %d to %d", r.view, r.commitMax, min(commit, best.op)))
+	}
+	r.commitMax = min(commit, best.op)
+	vc.installed = true
+}
+
+// primaryRepairStep decides, op by op above the commit, whether the new primary holds it,
+// can get it, or must truncate it; and starts the view when it holds them all.
+func (r *Replica) primaryRepairStep() {
+	j := r.journal
+	if j.chainFrom > r.commitMax {
+		return // repair first brings the trusted chain down to the commit, anchoring it
+	}
+	for op := r.commitMax + 1; op <= j.op; op++ {
+		if j.messages[op] != nil {
+			continue
+		}
+		if r.nacks(op, j.header(op).Checksum) >= r.quorumNack() {
+			j.truncate(op - 1)
+			break
+		}
+		return // held by someone, or undecided: repair asks, more do_view_change may come
+	}
+	r.startViewAsPrimary()
+}
+
+// quorumNack is how many replicas must never have held an op to prove it uncommitted.
+func (r *Replica) quorumNack() int { return r.config.Replicas - r.config.QuorumReplication() + 1 }
+
+// nacks counts the do_view_change records that prove their sender never held the prepare
+// with this checksum at op: its log ends below op, or its window shows another prepare
+// there, or shows this one as not held. A sender that lost its state abstains for the ops
+// it may have acknowledged before it crashed.
+func (r *Replica) nacks(op Op, checksum Checksum) int {
+	count := 0
+	for i := range r.viewChange.dvcs {
+		d := &r.viewChange.dvcs[i]
+		if d.view != r.view {
+			panic(fmt.Sprintf("core: counting a do_view_change of view %d in view %d", d.view, r.view))
+		}
+		if op <= d.recoveredOp {
+			continue
+		}
+		if d.op < op {
+			count++
+			continue
+		}
+		for k := range d.headers {
+			if d.headers[k].Op == op {
+				if d.headers[k].Checksum != checksum || d.present&(1<<k) == 0 {
+					count++
+				}
+			}
+		}
+	}
+	return count
+}
+
+// holders lists the replicas whose do_view_change says they hold the prepare at op.
+func (r *Replica) holder(op Op, checksum Checksum) (ReplicaIndex, bool) {
+	for i := range r.viewChange.dvcs {
+		d := &r.viewChange.dvcs[i]
+		if d.replica == r.index {
+			continue
+		}
+		for k := range d.headers {
+			if d.headers[k].Op == op && d.headers[k].Checksum == checksum && d.present&(1<<k) != 0 {
+				return d.replica, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// startViewAsPrimary begins the view: the uncommitted ops become the pipeline, prepared
+// again in this view, and the backups get the log (VRR §4.2, step 4).
+func (r *Replica) startViewAsPrimary() {
+	j := r.journal
+	if j.op-r.commitMax > Op(r.config.PipelineMax) {
+		panic(fmt.Sprintf("core: view %d starts with ops %d to %d uncommitted, over the pipeline",
+			r.view, r.commitMax+1, j.op))
+	}
+	r.becomeNormal(r.view)
+	for op := r.commitMax + 1; op <= j.op; op++ {
+		if !j.trusted(op) || j.messages[op] == nil {
+			panic(fmt.Sprintf("core: view %d starts without op %d", r.view, op))
+		}
+		r.primary.pipeline = append(r.primary.pipeline,
+			pipelineEntry{op: op, checksum: j.header(op).Checksum, acks: replicaSet(0).with(r.index)})
+		r.noteInflight(op)
+	}
+	r.primary.timestampLast = max(r.primary.timestampLast, j.header(j.op).Timestamp)
+	r.stats.ViewsStarted++
+	for i := 0; i < r.config.Replicas; i++ {
+		if ReplicaIndex(i) != r.index {
+			r.sendStartView(ReplicaIndex(i), 0)
+		}
+	}
+	r.executeCommitted()
+	if r.config.QuorumReplication() == 1 {
+		r.commitPipeline()
+	}
+}
+
+// noteInflight records the requests of a pipeline op as in flight.
+func (r *Replica) noteInflight(op Op) {
+	h := r.journal.header(op)
+	it := newBatchIterator(r.journal.messages[op][HeaderSize:], h.Requests)
+	var m Request
+	for it.Next(&m) {
+		r.primary.inflight[m.Client] = inflightRequest{session: m.Session, request: m.Request}
+	}
+}
