@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simnet"
 )
@@ -165,6 +166,9 @@ func (o *Options) knobs() []knob {
 		uintKnob("ticksMax", "bound of the safety phase, in ticks", classNone, &o.TicksMax, 1<<40, 200_000, 200_000),
 		uintKnob("livenessTicksMax", "bound of the liveness phase, in ticks", classNone, &o.LivenessTicksMax, 1<<40, 20_000, 20_000),
 		intKnob("livenessCoreExtras", "replicas in the liveness core beyond a quorum", &o.LivenessCoreExtras, 0, ReplicasMax, 0, 2),
+		intKnob("pipelineMax", "prepares in flight at the primary", &o.PipelineMax, 1, core.HeadersMax-1, 1, 8),
+		intKnob("batchMax", "requests per prepare", &o.BatchMax, 1, 1024, 1, 16),
+		clientTableKnob(&o.ClientTableMax, &o.Clients),
 
 		uintKnob("delayMinTicks", "least network delay", classNone, &n.DelayMinTicks, 1<<20, 0, 3),
 		uintKnob("delayMeanTicks", "mean network delay", classNone, &n.DelayMeanTicks, 1<<20, 3, 10),
@@ -173,7 +177,7 @@ func (o *Options) knobs() []knob {
 		ratioKnob("corruptProbability", "bit flips in a packet, drawn at delivery", classCorrupt, &n.CorruptProbability, 1000, 0, 50),
 		ratioKnob("misrouteProbability", "delivery to the wrong process", classMisroute, &n.MisrouteProbability, 1000, 0, 20),
 		capacityKnob(&n.LinkCapacity),
-		ratioKnob("clogProbability", "a link clogs, per tick per link", classClog, &n.ClogProbability, ppm, 0, 20_000),
+		ratioKnob("clogProbability", "a link clogs, per tick per link", classClog, &n.ClogProbability, ppm, 0, 2_000),
 		uintKnob("clogMeanTicks", "mean length of a clog", classClog, &n.ClogMeanTicks, 1<<20, 0, 500),
 		partitionModeKnob(&n.PartitionMode),
 		partitionSymmetryKnob(&n.PartitionSymmetry),
@@ -199,6 +203,20 @@ func (o *Options) knobs() []knob {
 func replicasKnob(p *int) knob {
 	k := intKnob("replicas", "replicas in the cluster", p, 1, ReplicasMax, 1, ReplicasMax)
 	k.draw = func(r *entropy.Rand) { *p = 1 + r.Weighted([]uint64{1, 1, 4, 2, 3, 1}) }
+	return k
+}
+
+// clientTableKnob usually leaves room for every client; one seed in four squeezes the
+// table below the number of clients, so sessions are evicted while requests are in flight.
+func clientTableKnob(p *int, clients *int) knob {
+	k := intKnob("clientTableMax", "client sessions the cluster keeps", p, 1, 1024, 1, 1024)
+	k.draw = func(r *entropy.Rand) {
+		if r.Int(4) == 0 {
+			*p = max(1, *clients-int(r.Range(1, 3)))
+		} else {
+			*p = *clients + int(r.Range(0, 8))
+		}
+	}
 	return k
 }
 

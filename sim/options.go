@@ -49,7 +49,11 @@ type Options struct {
 	RequestMeanTicks   uint64 // a client's think time between requests
 	TicksMax           uint64 // bound of the safety phase
 	LivenessTicksMax   uint64 // bound of the liveness phase
-	LivenessCoreExtras int    // replicas in the liveness core beyond a view-change quorum
+	LivenessCoreExtras int    // replicas in the liveness core beyond a replication quorum
+
+	PipelineMax    int // prepares in flight at the primary
+	BatchMax       int // requests per prepare
+	ClientTableMax int // client sessions the cluster keeps; fewer than clients forces evictions
 
 	Network simnet.Options // Processes and Partitionable follow from the shape
 

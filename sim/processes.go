@@ -125,8 +125,8 @@ func (k *Kernel) resume(p *process) {
 }
 
 // Heal begins the liveness phase: the network stops injecting faults, no new process fault
-// happens, and the replicas of core that are down come back at once (crashed ones after
-// their stable time). Replicas outside the core are cut off from everyone.
+// happens, and the replicas of core that are down come back at once. Replicas outside the
+// core are cut off from everyone.
 func (k *Kernel) Heal(core []simnet.Process) {
 	k.calm = true
 	k.net.Heal()
@@ -140,8 +140,11 @@ func (k *Kernel) Heal(core []simnet.Process) {
 			k.net.Isolate(simnet.Process(i))
 			continue
 		}
-		if p.state == StatePaused {
+		switch p.state {
+		case StatePaused:
 			k.resume(p)
+		case StateCrashed:
+			k.Restart(simnet.Process(i))
 		}
 	}
 }

@@ -42,6 +42,7 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 func performanceOptions() Options {
 	o := Options{
 		Replicas: 3, Clients: 32, Requests: 20_000, Keys: 64,
+		PipelineMax: 8, BatchMax: 16, ClientTableMax: 64,
 		TicksMax: 1 << 20, LivenessTicksMax: 20_000,
 		Network: simnet.Options{DelayMinTicks: 1, DelayMeanTicks: 1},
 	}

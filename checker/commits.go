@@ -1,0 +1,99 @@
+package checker
+
+import (
+	"fmt"
+
+	"github.com/vsrsim/vsrsim/core"
+)
+
+// ExecutedLog is what the commit checker reads of a replica: how far it executed, the
+// header of every executed op, and its state digest now.
+type ExecutedLog interface {
+	CommitMin() core.Op
+	ExecutedHeader(op core.Op) core.PrepareHeader
+	Digest() core.Checksum
+}
+
+// Violation is one broken invariant: when, where, which, and the facts that disagree.
+type Violation struct {
+	Tick      uint64
+	Replica   int // -1 when no single replica is to blame
+	Invariant string
+	Detail    string
+}
+
+func (v Violation) String() string {
+	who := "cluster"
+	if v.Replica >= 0 {
+		who = fmt.Sprintf("replica %d", v.Replica)
+	}
+	return fmt.Sprintf("tick %d, %s: %s: %s", v.Tick, who, v.Invariant, v.Detail)
+}
+
+// Commits checks that there is one history: the first replica to execute op n fixes which
+// prepare op n is, and every replica that executes op n later executes the same one; ops
+// execute one at a time, in order, each linking to the one before (the hash chain); and
+// replicas that have executed the same ops hold the same state digest.
+type Commits struct {
+	canonical []core.PrepareHeader // by op; the root at 0
+	digests   []core.Checksum      // by op: the digest after op, when some replica showed it
+	hasDigest []bool
+	checked   []core.Op // per replica: executed ops already compared
+}
+
+// NewCommits starts the check for a cluster whose logs begin with root.
+func NewCommits(replicas int, root core.PrepareHeader) *Commits {
+	return &Commits{canonical: []core.PrepareHeader{root}, checked: make([]core.Op, replicas),
+		digests: []core.Checksum{{}}, hasDigest: []bool{false}}
+}
+
+// Restarted forgets what a replica had executed: it lost its state and executes again.
+func (c *Commits) Restarted(replica int) { c.checked[replica] = 0 }
+
+// Canonical is the op count of the canonical history so far.
+func (c *Commits) Canonical() core.Op { return core.Op(len(c.canonical) - 1) }
+
+// CanonicalHeader returns the header of a canonical op.
+func (c *Commits) CanonicalHeader(op core.Op) core.PrepareHeader { return c.canonical[op] }
+
+// Observe compares what a replica executed since the last look with the canonical history,
+// then its digest with the digest others showed at the same op. It returns every violation.
+func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation {
+	var violations []Violation
+	report := func(invariant, format string, args ...any) {
+		violations = append(violations, Violation{Tick: tick, Replica: replica, Invariant: invariant,
+			Detail: fmt.Sprintf(format, args...)})
+	}
+	commit := log.CommitMin()
+	if commit < c.checked[replica] {
+		report("commits advance", "executed op went back from %d to %d without a restart", c.checked[replica], commit)
+		c.checked[replica] = commit
+	}
+	for op := c.checked[replica] + 1; op <= commit; op++ {
+		h := log.ExecutedHeader(op)
+		if h.Op != op {
+			report("one history", "op %d executed with a header of op %d", op, h.Op)
+		}
+		if op == core.Op(len(c.canonical)) {
+			if h.Parent != c.canonical[op-1].Checksum {
+				report("hash chain", "op %d has parent %v, but op %d is %v", op, h.Parent, op-1, c.canonical[op-1].Checksum)
+			}
+			c.canonical = append(c.canonical, h)
+			c.digests = append(c.digests, core.Checksum{})
+			c.hasDigest = append(c.hasDigest, false)
+			continue
+		}
+		if want := c.canonical[op]; h.Checksum != want.Checksum {
+			report("one history", "op %d executed as %v (view %d), but it committed as %v (view %d)",
+				op, h.Checksum, h.View, want.Checksum, want.View)
+		}
+	}
+	c.checked[replica] = commit
+	digest := log.Digest()
+	if !c.hasDigest[commit] {
+		c.digests[commit], c.hasDigest[commit] = digest, true
+	} else if c.digests[commit] != digest {
+		report("convergence", "state digest %v after op %d, others had %v", digest, commit, c.digests[commit])
+	}
+	return violations
+}

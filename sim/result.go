@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/vsrsim/vsrsim/simnet"
+)
+
+// Verdict is the outcome of a run (shared/design/checkers.md).
+type Verdict uint8
+
+const (
+	VerdictPass Verdict = iota
+	VerdictCorrectness
+	VerdictLiveness
+	VerdictCrash
+	VerdictNondeterminism
+)
+
+var verdictNames = []string{"pass", "correctness", "liveness", "crash", "nondeterminism"}
+
+func (v Verdict) String() string { return verdictNames[v] }
+
+// ParseVerdict reads a verdict's name.
+func ParseVerdict(text string) (Verdict, error) {
+	for i, name := range verdictNames {
+		if name == text {
+			return Verdict(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown verdict %q: want one of %v", text, verdictNames)
+}
+
+// ExitCode is the command line's exit code for a verdict.
+func (v Verdict) ExitCode() int { return [...]int{0, 10, 11, 12, 13}[v] }
+
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+func (v *Verdict) UnmarshalText(text []byte) error {
+	parsed, err := ParseVerdict(string(text))
+	*v = parsed
+	return err
+}
+
+// Result is what a run reports: the JSON object of shared/design/cli.md.
+type Result struct {
+	Seed        string  `json:"seed"`
+	Profile     string  `json:"profile"`
+	Verdict     Verdict `json:"verdict"`
+	Failure     string  `json:"failure"`
+	TraceHash   string  `json:"trace_hash"`
+	Ticks       uint64  `json:"ticks"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Options     Options `json:"options"`
+	Stats       Stats   `json:"stats"`
+	// Violations lists every violation found, one line each; Failure is the first.
+	Violations []string `json:"violations,omitempty"`
+	// Stack is the stack of a panic inside the simulation (verdict crash).
+	Stack string `json:"stack,omitempty"`
+}
+
+// Stats are the counts of a run.
+type Stats struct {
+	Replicas          int          `json:"replicas"`
+	Clients           int          `json:"clients"`
+	Requests          uint64       `json:"requests"` // operations the workload issued
+	RequestsCommitted uint64       `json:"requests_committed"`
+	Replies           uint64       `json:"replies"`
+	ViewChanges       uint64       `json:"view_changes"`
+	Crashes           uint64       `json:"crashes"`
+	Restarts          uint64       `json:"restarts"`
+	Pauses            uint64       `json:"pauses"`
+	Recoveries        uint64       `json:"recoveries"`
+	Evictions         uint64       `json:"evictions"`
+	SafetyTicks       uint64       `json:"safety_ticks"`
+	LivenessTicks     uint64       `json:"liveness_ticks"`
+	Network           simnet.Stats `json:"network"`
+	Storage           StorageStats `json:"storage"`
+	Clock             ClockStats   `json:"clock"`
+	TraceEvents       uint64       `json:"trace_events"`
+}
+
+// StorageStats counts storage faults. Until the storage simulator lands, replicas keep
+// their state in memory and every count is zero.
+type StorageStats struct {
+	Reads             uint64 `json:"reads"`
+	Writes            uint64 `json:"writes"`
+	BitRot            uint64 `json:"bit_rot"`
+	ReadErrors        uint64 `json:"read_errors"`
+	MisdirectedWrites uint64 `json:"misdirected_writes"`
+	MisdirectedReads  uint64 `json:"misdirected_reads"`
+	TornWrites        uint64 `json:"torn_writes"`
+	LostWrites        uint64 `json:"lost_writes"`
+}

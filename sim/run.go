@@ -1,0 +1,157 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/entropy"
+)
+
+// RunConfig says what to run: a seed (or a byte string standing in for the seed's
+// streams), a profile, overrides of the options the profile draws, and where to write.
+type RunConfig struct {
+	Seed      string // as the user gave it: decimal or a 40-hex commit SHA
+	Profile   Profile
+	Overrides []Override
+	Entropy   []byte    // when not nil, every random decision reads from these bytes
+	Trace     io.Writer // the text trace; nil for none
+	Verbose   io.Writer // status changes as they happen; nil for none
+}
+
+// Prepare resolves a run's seed and options without running it. Its errors are bad input.
+func Prepare(config RunConfig) (Options, entropy.Factory, error) {
+	var factory entropy.Factory
+	if config.Entropy != nil {
+		factory = entropy.FromBytes(config.Entropy)
+	} else {
+		seed, err := entropy.ParseSeed(config.Seed)
+		if err != nil {
+			return Options{}, nil, err
+		}
+		factory = entropy.FromSeed(seed)
+	}
+	options := DrawOptions(config.Profile, factory.Stream("options"))
+	if err := options.Apply(config.Overrides); err != nil {
+		return Options{}, nil, err
+	}
+	if err := options.Validate(); err != nil {
+		return Options{}, nil, err
+	}
+	return options, factory, nil
+}
+
+// Run runs one simulation: the safety phase, then the liveness phase. An error means the
+// input was bad; every outcome of the simulation itself, a panic included, is a Result.
+func Run(config RunConfig) (Result, error) {
+	options, factory, err := Prepare(config)
+	if err != nil {
+		return Result{}, err
+	}
+	trace := newTrace(config.Trace, nil)
+	result := Result{Seed: config.Seed, Profile: config.Profile.String(), Options: options}
+	var w *World
+	func() {
+		defer func() {
+			if recovered := recover(); recovered != nil {
+				stack := string(debug.Stack())
+				result.Verdict, result.Stack = VerdictCrash, stack
+				result.Failure = firstLine(fmt.Sprintf("panic: %v", recovered))
+				var now uint64
+				if w != nil && w.kernel != nil {
+					now = uint64(w.kernel.Now())
+				}
+				trace.Text(0, TracePanic, fmt.Sprintf("tick %d: panic: %v\n%s", now, recovered, stack))
+			}
+		}()
+		w = newWorld(options, factory, trace, config.Verbose)
+		w.run(&result)
+	}()
+	if w != nil {
+		w.fillStats(&result)
+	}
+	result.TraceHash = trace.Hash()
+	result.Stats.TraceEvents = trace.Events()
+	if err := trace.Close(); err != nil {
+		return result, fmt.Errorf("writing the trace: %v", err)
+	}
+	return result, nil
+}
+
+func firstLine(text string) string {
+	line, _, _ := strings.Cut(text, "\n")
+	return line
+}
+
+// run drives both phases and sets the verdict.
+func (w *World) run(result *Result) {
+	for !w.workload.done() && uint64(w.kernel.Now()) < w.options.TicksMax {
+		w.step()
+		if len(w.violations) > 0 {
+			w.fail(result, VerdictCorrectness)
+			return
+		}
+	}
+	w.stats.SafetyTicks = uint64(w.kernel.Now())
+	w.startLiveness()
+	for uint64(w.kernel.Now())-w.livenessAt < w.options.LivenessTicksMax {
+		w.step()
+		if len(w.violations) > 0 {
+			w.fail(result, VerdictCorrectness)
+			return
+		}
+		if w.converged() {
+			result.Verdict = VerdictPass
+			return
+		}
+	}
+	result.Verdict = VerdictLiveness
+	result.Failure = w.livenessReport()
+}
+
+func (w *World) fail(result *Result, verdict Verdict) {
+	result.Verdict = verdict
+	for _, v := range w.violations {
+		result.Violations = append(result.Violations, v.String())
+	}
+	result.Failure = result.Violations[0]
+}
+
+func (w *World) fillStats(result *Result) {
+	s := w.stats
+	s.LivenessTicks = uint64(w.kernel.Now()) - w.livenessAt
+	if w.phase == "safety" {
+		s.SafetyTicks, s.LivenessTicks = uint64(w.kernel.Now()), 0
+	}
+	s.Replicas, s.Clients = w.options.Replicas, w.options.Clients
+	s.Requests = uint64(w.workload.issued)
+	s.Replies, s.Evictions = w.workload.replies, w.workload.evicted
+	s.RequestsCommitted = w.requestsCommitted()
+	ps := w.kernel.Stats()
+	s.Crashes, s.Restarts, s.Pauses = ps.Crashes, ps.Restarts, ps.Pauses
+	s.Network = w.kernel.Network().Stats()
+	s.Clock = w.kernel.ClockStats()
+	result.Stats = s
+	result.Ticks = uint64(w.kernel.Now())
+}
+
+// requestsCommitted counts the client requests in the canonical history that ran through
+// the state machine (registers and duplicates excluded), as the checker saw them commit.
+func (w *World) requestsCommitted() uint64 {
+	var count uint64
+	for _, r := range w.replicas {
+		if r != nil {
+			count = max(count, r.Stats().RequestsExecuted)
+		}
+	}
+	return count
+}
+
+// coreConfig is the VSR configuration the options give.
+func (o *Options) coreConfig(cluster uint64) core.Config {
+	c := core.DefaultConfig(cluster, o.Replicas)
+	c.PipelineMax, c.BatchMax, c.ClientTableMax = o.PipelineMax, o.BatchMax, o.ClientTableMax
+	return c
+}

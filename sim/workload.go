@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"strconv"
+
+	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/entropy"
+	"github.com/vsrsim/vsrsim/simclock"
+)
+
+// HistoryOp is one operation a client invoked: what the checkers judge linearizability by.
+type HistoryOp struct {
+	Client   int           // the client's slot
+	ClientID core.ClientID // the client's identity
+	Invoke   simclock.Tick
+	Response simclock.Tick // 0 while pending
+	Input    core.KVInput
+	Output   core.KVOutput
+	Op       core.Op // where it committed, from the reply
+	Done     bool    // a reply arrived
+	Unknown  bool    // the session was evicted with it in flight: it may or may not have run
+}
+
+// workload issues random key-value operations from every client, one at a time each, until
+// the run's request budget is spent, and records the history.
+type workload struct {
+	world   *World
+	rand    *entropy.Rand
+	slots   []clientSlot
+	issued  int
+	history []HistoryOp
+	keys    []string
+	seen    map[string]string // latest value any get returned per key: material for cas
+	replies uint64
+	evicted uint64
+	input   []byte
+}
+
+type clientSlot struct {
+	client  *core.Client
+	next    simclock.Tick // no new operation before this tick (think time)
+	current int           // history index of the operation in flight, or -1
+}
+
+func newWorkload(w *World, r *entropy.Rand) *workload {
+	keys := make([]string, w.options.Keys)
+	for i := range keys {
+		keys[i] = "k" + strconv.Itoa(i)
+	}
+	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
+		seen: make(map[string]string)}
+}
+
+// attach creates the client of a slot.
+func (wl *workload) attach(slot int, id core.ClientID, b *bus, env *Env) *core.Client {
+	s := &wl.slots[slot]
+	s.current = -1
+	s.client = core.NewClient(wl.world.config, id, b, env.Rand,
+		func(op core.Op, output []byte) { wl.onReply(slot, op, output) },
+		func() { wl.onEvicted(slot) })
+	return s.client
+}
+
+// done reports whether every operation was issued and none is waiting for its reply.
+func (wl *workload) done() bool {
+	if wl.issued < wl.world.options.Requests {
+		return false
+	}
+	for i := range wl.slots {
+		if wl.slots[i].current >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (wl *workload) pending() int {
+	n := 0
+	for i := range wl.slots {
+		if wl.slots[i].current >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// tick lets every idle client past its think time issue its next operation.
+func (wl *workload) tick(now simclock.Tick) {
+	for slot := range wl.slots {
+		s := &wl.slots[slot]
+		if wl.issued >= wl.world.options.Requests {
+			return
+		}
+		if s.current >= 0 || now < s.next || s.client.Busy() {
+			continue
+		}
+		in := wl.nextInput(slot)
+		s.current = len(wl.history)
+		wl.history = append(wl.history, HistoryOp{Client: slot, ClientID: s.client.ID(), Invoke: now, Input: in})
+		wl.issued++
+		wl.input = core.EncodeKV(wl.input[:0], in)
+		wl.world.trace.Record(now, TraceRequest, uint64(slot), uint64(in.Op), uint64(len(wl.input)))
+		if wl.world.trace.Writing() {
+			wl.world.trace.Line(now, "client.request c%d %v %q %q %q", slot, in.Op, in.Key, in.Value, in.Expected)
+		}
+		s.client.Submit(wl.input)
+	}
+}
+
+var kvOpWeights = []uint64{35, 25, 25, 15} // get, put, append, cas
+
+func (wl *workload) nextInput(slot int) core.KVInput {
+	r := wl.rand
+	in := core.KVInput{Op: core.KVOp(1 + r.Weighted(kvOpWeights)), Key: wl.keys[r.Int(len(wl.keys))]}
+	if in.Op != core.KVGet {
+		// Unique values: a read names the write it saw, which keeps checking fast.
+		in.Value = "c" + strconv.Itoa(slot) + "." + strconv.Itoa(len(wl.history)) + ";"
+	}
+	if in.Op == core.KVCas {
+		in.Expected = wl.seen[in.Key]
+	}
+	return in
+}
+
+func (wl *workload) onReply(slot int, op core.Op, output []byte) {
+	s := &wl.slots[slot]
+	if s.current < 0 {
+		panic("sim: a reply to a client with nothing in flight")
+	}
+	now := wl.world.kernel.Now()
+	h := &wl.history[s.current]
+	out, err := core.DecodeKVOutput(output)
+	if err != nil {
+		panic("sim: a reply's output does not decode: " + err.Error())
+	}
+	h.Output, h.Op, h.Response, h.Done = out, op, now, true
+	if h.Input.Op == core.KVGet {
+		wl.seen[h.Input.Key] = out.Value
+	}
+	s.current = -1
+	s.next = now + simclock.Tick(wl.rand.ExpTicks(0, wl.world.options.RequestMeanTicks))
+	wl.replies++
+	wl.world.trace.Record(now, TraceReply, uint64(slot), uint64(op), uint64(len(output)))
+	if wl.world.trace.Writing() {
+		wl.world.trace.Line(now, "client.reply c%d op=%d %+v", slot, op, out)
+	}
+}
+
+func (wl *workload) onEvicted(slot int) {
+	s := &wl.slots[slot]
+	if s.current >= 0 {
+		wl.history[s.current].Unknown = true
+	}
+	s.current = -1
+	wl.evicted++
+	now := wl.world.kernel.Now()
+	wl.world.trace.Record(now, TraceNote, uint64(slot), 1)
+	if wl.world.trace.Writing() {
+		wl.world.trace.Line(now, "client.evicted c%d", slot)
+	}
+}

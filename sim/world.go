@@ -1,0 +1,193 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vsrsim/vsrsim/checker"
+	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/entropy"
+	"github.com/vsrsim/vsrsim/simnet"
+)
+
+// World is one simulated VSR cluster: replicas and clients on the kernel, the workload, and
+// the checkers that watch them.
+type World struct {
+	options Options
+	config  core.Config
+	entropy entropy.Factory
+	kernel  *Kernel
+	trace   *Trace
+	verbose io.Writer
+
+	replicas      []*core.Replica // by index; the latest incarnation
+	clientProcess map[core.ClientID]simnet.Process
+	workload      *workload
+	commits       *checker.Commits
+
+	observed    []replicaStatus // per replica, as of the last tick: to trace changes
+	viewStarted core.View       // the highest view some primary started
+	stats       Stats
+	violations  []checker.Violation
+	phase       string // "safety" or "liveness"
+	livenessAt  uint64 // tick at which the liveness phase began
+	core        []simnet.Process
+}
+
+type replicaStatus struct {
+	status    core.Status
+	view      core.View
+	op        core.Op
+	commitMin core.Op
+	up        bool
+}
+
+// newWorld builds a world; the options must be valid.
+func newWorld(options Options, factory entropy.Factory, trace *Trace, verbose io.Writer) *World {
+	w := &World{options: options, entropy: factory, trace: trace, verbose: verbose,
+		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
+		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
+	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
+	root, _ := core.RootPrepare(w.config.Cluster, w.config.Replicas)
+	w.commits = checker.NewCommits(options.Replicas, root)
+	w.workload = newWorkload(w, factory.Stream("workload"))
+	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,
+		Start: w.start, Healthy: w.healthy})
+	return w
+}
+
+func (w *World) newStateMachine() core.StateMachine { return core.NewKV() }
+
+// healthy reports whether a running replica holds its whole log (see core.Replica.Healthy).
+func (w *World) healthy(p simnet.Process) bool { return w.replicas[p].Healthy() }
+
+// step runs one tick of the whole world, in the order of the package doc.
+func (w *World) step() {
+	w.kernel.Step()
+	w.observe()
+	w.workload.tick(w.kernel.Now())
+	w.kernel.Faults()
+}
+
+// observe checks and traces every running replica after the tick.
+func (w *World) observe() {
+	now := w.kernel.Now()
+	for i, r := range w.replicas {
+		state := w.kernel.State(simnet.Process(i))
+		up := state != StateCrashed
+		seen := replicaStatus{up: up}
+		if up {
+			seen = replicaStatus{status: r.Status(), view: r.View(), op: r.Op(), commitMin: r.CommitMin(), up: true}
+			if v := w.commits.Observe(uint64(now), i, r); len(v) > 0 {
+				w.violations = append(w.violations, v...)
+			}
+		}
+		if seen != w.observed[i] {
+			w.statusChanged(i, w.observed[i], seen)
+			w.observed[i] = seen
+		}
+	}
+}
+
+func (w *World) statusChanged(i int, before, after replicaStatus) {
+	now := w.kernel.Now()
+	w.trace.Record(now, TraceStatus, uint64(i), uint64(after.status)<<1|b2u(after.up),
+		uint64(after.view), uint64(after.op)<<32|uint64(after.commitMin))
+	if after.up && after.status == core.StatusNormal && after.view > w.viewStarted &&
+		w.config.Replicas > 0 && int(uint64(after.view)%uint64(w.config.Replicas)) == i {
+		w.viewStarted = after.view
+		w.stats.ViewChanges++
+	}
+	if before.up && before.status == core.StatusRecovering && after.up && after.status == core.StatusNormal {
+		w.stats.Recoveries++
+	}
+	if w.trace.Writing() || w.verbose != nil {
+		line := fmt.Sprintf("replica %d %s view=%d op=%d commit=%d", i, describeStatus(after), after.view, after.op, after.commitMin)
+		if w.trace.Writing() {
+			w.trace.Line(now, "%s", line)
+		}
+		if w.verbose != nil && (before.status != after.status || before.view != after.view || before.up != after.up) {
+			fmt.Fprintf(w.verbose, "%8d %s\n", now, line)
+		}
+	}
+}
+
+func describeStatus(s replicaStatus) string {
+	if !s.up {
+		return "down"
+	}
+	return s.status.String()
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// converged reports whether the liveness phase is over: every core replica is up, normal,
+// in one view, holds its whole log and executed the same ops to the same state, and every
+// client request has its answer.
+func (w *World) converged() bool {
+	if !w.workload.done() {
+		return false
+	}
+	first := w.replicas[w.core[0]]
+	for _, p := range w.core {
+		r := w.replicas[p]
+		if w.kernel.State(p) != StateUp || r.Status() != core.StatusNormal || !r.Healthy() ||
+			r.View() != first.View() || r.CommitMin() != r.CommitMax() || r.CommitMin() != first.CommitMin() ||
+			r.Op() != r.CommitMin() || r.Digest() != first.Digest() {
+			return false
+		}
+	}
+	return true
+}
+
+// livenessReport says what had not converged when the liveness phase ran out.
+func (w *World) livenessReport() string {
+	var parts []string
+	for _, p := range w.core {
+		r := w.replicas[p]
+		if w.kernel.State(p) != StateUp {
+			parts = append(parts, fmt.Sprintf("replica %d %v", p, w.kernel.State(p)))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("replica %d %v view %d op %d commit %d/%d healthy=%v",
+			p, r.Status(), r.View(), r.Op(), r.CommitMin(), r.CommitMax(), r.Healthy()))
+	}
+	return fmt.Sprintf("core did not converge in %d ticks: %s; %d requests pending, %d of %d issued",
+		w.options.LivenessTicksMax, strings.Join(parts, "; "), w.workload.pending(), w.workload.issued,
+		w.options.Requests)
+}
+
+// startLiveness heals a core of replicas: at least a replication quorum, so that it can
+// commit on its own. Until storage lands a replica that restarts has lost its state and
+// needs a quorum that kept theirs, so the core is drawn from the healthy replicas first
+// (the fault scheduler always leaves a quorum of them), then from the rest.
+func (w *World) startLiveness() {
+	r := w.entropy.Stream("liveness")
+	size := min(w.config.QuorumReplication()+w.options.LivenessCoreExtras, w.options.Replicas)
+	var healthy, rest []simnet.Process
+	for i := 0; i < w.options.Replicas; i++ {
+		p := simnet.Process(i)
+		if w.kernel.State(p) != StateCrashed && w.replicas[i].Healthy() {
+			healthy = append(healthy, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	r.Shuffle(len(healthy), func(i, j int) { healthy[i], healthy[j] = healthy[j], healthy[i] })
+	r.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	w.core = append(healthy, rest...)[:size]
+	w.phase = "liveness"
+	w.livenessAt = uint64(w.kernel.Now())
+	now := w.kernel.Now()
+	w.trace.Record(now, TracePhase, uint64(size))
+	if w.trace.Writing() {
+		w.trace.Line(now, "phase liveness core=%v", w.core)
+	}
+	w.kernel.Heal(w.core)
+}
