@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/olekukonko/tablewriter"
+)
+
+// writeJSON prints exactly one JSON object on stdout.
+func writeJSON(v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(os.Stdout, "%s\n", data)
+	return err
+}
+
+// table renders rows under a header to w (stderr: tables are for people).
+func table(w io.Writer, header []string, rows [][]string) {
+	t := tablewriter.NewWriter(w)
+	t.Header(header)
+	for _, row := range rows {
+		_ = t.Append(row)
+	}
+	_ = t.Render()
+}
+
+// createExclusive opens a new file for writing and refuses to replace one that exists:
+// nothing a user has is overwritten without asking (--force asks).
+func createExclusive(path string, force bool) (*os.File, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if os.IsExist(err) {
+		return nil, fmt.Errorf("%s exists; choose another path or pass --force to replace it", path)
+	}
+	return f, err
+}
