@@ -12,12 +12,15 @@ type genConfig struct {
 	casPct, appendPct  int
 	putPct             int // the rest are gets
 	maxGap             int // longest wait between one client's steps, in ticks
+	// tinyValues writes short unique strings over {a, b} instead of "c3.7", so that
+	// values run into each other and decompositions become ambiguous.
+	tinyValues bool
 }
 
 // genClient is one client of the generator: at most one operation in flight.
 type genClient struct {
 	busy       bool
-	retired    bool // heard nothing back once; a pending op is its last
+	retired    bool // no more operations to invoke
 	linearized bool
 	op         Operation
 	seq        int
@@ -40,6 +43,7 @@ func genHistory(rng *rand.Rand, cfg genConfig) *History {
 	}
 	state := make(map[string]string)
 	var seen []string // values of writes, for cas to expect
+	tiny := make(map[string]bool)
 	clients := make([]genClient, cfg.clients)
 	var ops []Operation
 	for tick, invoked := int64(1), 0; ; tick++ {
@@ -57,6 +61,9 @@ func genHistory(rng *rand.Rand, cfg genConfig) *History {
 				invoked++
 				cl.busy, cl.linearized, cl.seq = true, false, cl.seq+1
 				cl.op = genOp(rng, cfg, c, cl.seq, tick, seen, state)
+				if cfg.tinyValues && cl.op.Input.Op != OpGet {
+					cl.op.Input.Value = tinyValue(rng, tiny)
+				}
 				cl.willHang = rng.Intn(100) < cfg.pendingPct
 				cl.willSkip = cl.willHang && rng.Intn(2) == 0
 			case !cl.busy:
@@ -73,7 +80,9 @@ func genHistory(rng *rand.Rand, cfg genConfig) *History {
 			default:
 				cl.busy = false
 				if cl.willHang {
-					cl.op.Pending, cl.op.Output, cl.retired = true, KVOutput{}, true
+					// The client gives up waiting and moves on, like a Jepsen process
+					// that times out; the operation stays pending.
+					cl.op.Pending, cl.op.Output = true, KVOutput{}
 				} else {
 					cl.op.Response = tick
 				}
@@ -103,6 +112,23 @@ func genOp(rng *rand.Rand, cfg genConfig, c, seq int, tick int64, seen []string,
 		in = KVInput{Op: OpPut, Key: key, Value: value}
 	}
 	return Operation{Client: c, Invoke: tick, Input: in}
+}
+
+// tinyValue draws an unused short string of letters a and b, longer when short ones run
+// out.
+func tinyValue(rng *rand.Rand, used map[string]bool) string {
+	for n := 1; ; n++ {
+		for try := 0; try < 8; try++ {
+			v := ""
+			for k := rng.Intn(n) + 1; k > 0; k-- {
+				v += string("ab"[rng.Intn(2)])
+			}
+			if !used[v] {
+				used[v] = true
+				return v
+			}
+		}
+	}
 }
 
 // mutate makes a history likely not linearizable, in one of the ways real bugs show: a

@@ -214,10 +214,13 @@ func TestReadRandomBytesNeverPanics(t *testing.T) {
 				break
 			}
 		}
-		_, err := ParseHistory("fuzz", data)
+		h, err := ParseHistory("fuzz", data)
 		var pe *ParseError
 		if err != nil && !errors.As(err, &pe) {
 			t.Fatalf("error %v is not a ParseError", err)
+		}
+		if err == nil {
+			CheckHistory(h, CheckOptions{})
 		}
 	}
 }
