@@ -46,11 +46,19 @@ func (j *journal) held(op Op, checksum Checksum) bool {
 // trusted reports whether op lies on the chain from the head.
 func (j *journal) trusted(op Op) bool { return op >= j.chainFrom && op <= j.op }
 
+// grow makes room up to op, doubling the capacity so a long log costs O(1) per op.
 func (j *journal) grow(op Op) {
-	for Op(len(j.headers)) <= op {
-		j.headers = append(j.headers, PrepareHeader{})
-		j.messages = append(j.messages, nil)
+	if Op(len(j.headers)) > op {
+		return
 	}
+	size := int(op) + 1
+	if size > cap(j.headers) {
+		capacity := max(2*cap(j.headers), size, 64)
+		j.headers = append(make([]PrepareHeader, 0, capacity), j.headers...)
+		j.messages = append(make([][]byte, 0, capacity), j.messages...)
+	}
+	j.headers = j.headers[:size]
+	j.messages = j.messages[:size]
 }
 
 // set records a header at its op, with its message if held. A different header there is

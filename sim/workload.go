@@ -48,7 +48,7 @@ func newWorkload(w *World, r *entropy.Rand) *workload {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
 	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
-		seen: make(map[string]string)}
+		seen: make(map[string]string), history: make([]HistoryOp, 0, min(w.options.Requests, 1<<16))}
 }
 
 // attach creates the client of a slot.

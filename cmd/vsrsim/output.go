@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/olekukonko/tablewriter"
 )
@@ -41,4 +42,17 @@ func createExclusive(path string, force bool) (*os.File, error) {
 		return nil, fmt.Errorf("%s exists; choose another path or pass --force to replace it", path)
 	}
 	return f, err
+}
+
+// startCPUProfile profiles the process into a new file until stop is called.
+func startCPUProfile(path string, force bool) (stop func(), err error) {
+	f, err := createExclusive(path, force)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -72,7 +72,7 @@ func (rf *runFlags) parseProfile() (sim.Profile, error) {
 func newRunCommand() *cobra.Command {
 	var rf runFlags
 	var jsonOut, verbose, force bool
-	var tracePath string
+	var tracePath, pprofPath string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one seed: the safety phase, then the liveness phase",
@@ -106,6 +106,13 @@ func newRunCommand() *cobra.Command {
 			if verbose {
 				config.Verbose = os.Stderr
 			}
+			if pprofPath != "" {
+				stop, err := startCPUProfile(pprofPath, force)
+				if err != nil {
+					return usageErrorf("--pprof: %v", err)
+				}
+				defer stop()
+			}
 			result, err := runTimed(config)
 			if err != nil {
 				return usageErrorf("%v", err)
@@ -124,6 +131,7 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write the event trace to this file, one line per event")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "stream replica status changes to stderr")
 	cmd.Flags().BoolVar(&force, "force", false, "replace output files that exist")
+	cmd.Flags().StringVar(&pprofPath, "pprof", "", "write a CPU profile of the run to this file (go tool pprof)")
 	return cmd
 }
 

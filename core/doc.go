@@ -1,0 +1,36 @@
+// Package core is Viewstamped Replication ("Viewstamped Replication Revisited", Liskov and
+// Cowling, 2012), hardened as TigerBeetle hardened it, and sans-IO: a Replica and a Client
+// take ticks and messages and answer through a MessageBus. Nothing here touches a socket, a
+// file, the wall clock, a goroutine or a global random source, so the same code runs in the
+// simulator (package sim) and, later, behind a real network.
+//
+// Driving a replica:
+//
+//	r := core.NewReplica(config, index, core.NewKV(), bus, clock, rand, recovering)
+//	for {
+//		// once per tick:                 r.Tick()
+//		// for each message that arrives: r.Receive(bytes)
+//	}
+//
+// The pieces, and where they live:
+//
+//   - messages.go, wire.go, encode.go, decode.go: one struct per message, a 128-byte
+//     header with xxh3-128 checksums of header and body, and a decoder that rejects
+//     anything malformed without panicking.
+//   - primary.go: requests are queued, batched into prepares and pipelined; a prepare
+//     commits once a replication quorum holds it and every earlier op has committed.
+//   - backup.go: prepares extend the log (each names its parent's checksum: the hash
+//     chain); backups acknowledge what they hold and execute what is committed.
+//   - journal.go: the log, trusted from its head down the hash chain. repair.go fetches
+//     missing headers and prepares by checksum from any replica.
+//   - execute.go, clienttable.go: committed ops run through the client table (sessions
+//     registered through the log: exactly-once) and the state machine.
+//   - viewchange.go, viewchange_primary.go: view changes (VRR §4.2) with a bounded window
+//     of headers per do_view_change, and truncation of an op only on a nack quorum.
+//   - recovery.go: a replica that lost its state recovers it from a quorum (VRR §4.3).
+//   - client.go: one request at a time, retries with backoff, broadcast when in doubt.
+//   - statemachine.go, kv.go: the StateMachine interface and the reference key-value store.
+//
+// Every handler first drops what is irrelevant (stale view, wrong status, duplicate),
+// counting it, and then asserts what must hold; a broken invariant panics with the facts.
+package core
