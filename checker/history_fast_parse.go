@@ -1,7 +1,5 @@
 package checker
 
-import "sort"
-
 // decomposer splits values of a key into the writes that made them: a base (the initial
 // "", or a put or cas value) followed by appended values. It counts the ways (capped at
 // two) by dynamic programming over the prefixes of the value. The tables for a prefix
@@ -58,10 +56,23 @@ func (f *fastChecker) run(s string) int {
 	return int(d.ways[len(s)])
 }
 
+// commonPrefix is the length of the longest common prefix of a and b, found by bisection
+// over string comparisons (memcmp) that each look only at the undecided half.
 func commonPrefix(a, b string) int {
 	n := min(len(a), len(b))
-	i := sort.Search(n, func(i int) bool { return a[:i+1] != b[:i+1] })
-	return i
+	if a[:n] == b[:n] {
+		return n
+	}
+	lo, hi := 0, n // a[:lo] == b[:lo], and they differ in [lo, hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if a[lo:mid] == b[lo:mid] {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 func grow[T any](s []T, n int) []T {

@@ -59,10 +59,14 @@ func (f *fastChecker) twoCycle(a, b block) *fastOutcome {
 
 // initialFirst explains why block b cannot come after the initial block.
 func (f *fastChecker) initialFirst(b, initial block) *fastOutcome {
+	first := f.label(initial.hiOp)
+	why := "but the key holds that value only at the start, before any write."
+	if o := f.ops[initial.hiOp]; o.Input.Op != OpGet || o.Output.Value != "" {
+		why = fmt.Sprintf("but that value grew from the initial value %s, before any other write.", f.d.value(""))
+	}
 	return &fastOutcome{verdict: NotLinearizable, lines: []string{
 		f.d.op(f.ops[b.loOp]), "finished before", f.d.op(f.ops[initial.hiOp]),
-		fmt.Sprintf("began, so %s came before %s; but %s grew from the key's initial value %s, and nothing comes before that.",
-			f.label(b.loOp), f.label(initial.hiOp), f.label(initial.hiOp), f.d.value("")),
+		fmt.Sprintf("began, so %s came before %s; %s", f.label(b.loOp), first, why),
 	}}
 }
 

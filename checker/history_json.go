@@ -118,6 +118,20 @@ type jsonParser struct {
 	data []byte
 	dec  *json.Decoder
 	line int // line of the element being read, for errors that carry no offset
+	// lineOff is the offset p.line was counted to, so that counting lines stays linear
+	// in the size of the file as the elements go by.
+	lineOff int
+}
+
+// lineTo returns the line of offset off, counting on from the last call when it can.
+func (p *jsonParser) lineTo(off int) int {
+	if off < p.lineOff || p.line == 0 {
+		p.line, p.lineOff = 1, 0
+	}
+	off = min(off, len(p.data))
+	p.line += bytes.Count(p.data[p.lineOff:off], []byte{'\n'})
+	p.lineOff = off
+	return p.line
 }
 
 // wrap turns a decoding error into a ParseError naming the line.
@@ -159,7 +173,7 @@ func (p *jsonParser) history() (*History, error) {
 	var format, model string
 	var sawOps bool
 	for p.dec.More() {
-		p.line = lineAt(p.data, int(p.dec.InputOffset()))
+		p.lineTo(int(p.dec.InputOffset()))
 		tok, err := p.dec.Token()
 		if err != nil {
 			return nil, err
@@ -218,7 +232,7 @@ func (p *jsonParser) operations() ([]Operation, error) {
 	}
 	var ops []Operation
 	for p.dec.More() {
-		p.line = lineAt(p.data, p.elementStart())
+		p.lineTo(p.elementStart())
 		var j opJSON
 		if err := p.dec.Decode(&j); err != nil {
 			return nil, err
