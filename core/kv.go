@@ -177,6 +177,7 @@ func (kv *KV) Get(key string) string { return kv.data[key] }
 // Snapshot encodes the store with its keys sorted, so equal stores give equal snapshots.
 func (kv *KV) Snapshot() []byte {
 	keys := make([]string, 0, len(kv.data))
+	// map order: the keys are sorted before anything is written.
 	for key := range kv.data {
 		keys = append(keys, key)
 	}

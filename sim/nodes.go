@@ -49,7 +49,8 @@ func (w *World) start(env *Env) Node {
 		return replicaNode{replica: replica}
 	}
 	slot := int(env.Process) - w.options.Replicas
-	id := core.ClientID(env.Rand.Uint64() | 1)
+	// Random high bits, the process in the low ones: unique even when every draw is zero.
+	id := core.ClientID(env.Rand.Uint64()<<16 | uint64(env.Process)<<4 | uint64(env.Life&0xf) | 1<<15)
 	w.clientProcess[id] = env.Process
 	client := w.workload.attach(slot, id, b, env)
 	return clientNode{client: client}

@@ -72,7 +72,7 @@ type Options struct {
 func (o *Options) Validate() error {
 	for _, k := range o.knobs() {
 		if err := k.check(); err != nil {
-			return fmt.Errorf("%s: %v", k.name, err)
+			return fmt.Errorf("%s (--%s): %v", k.name, k.flagName(), err)
 		}
 	}
 	return nil

@@ -65,7 +65,7 @@ func (o *Options) Apply(overrides []Override) error {
 			return fmt.Errorf("unknown option %q", override.Name)
 		}
 		if err := k.set(override.Value); err != nil {
-			return fmt.Errorf("%s: %v", k.name, err)
+			return fmt.Errorf("%s (--%s): %v", k.name, k.flagName(), err)
 		}
 	}
 	return nil
@@ -122,6 +122,7 @@ func (o *Options) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	names := make([]string, 0, len(raw))
+	// map order: the names are sorted before they are applied.
 	for name := range raw {
 		names = append(names, name)
 	}
