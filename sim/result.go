@@ -92,3 +92,6 @@ type StorageStats struct {
 	TornWrites        uint64 `json:"torn_writes"`
 	LostWrites        uint64 `json:"lost_writes"`
 }
+
+// Vacuous reports whether the run proved little: it committed no request.
+func (r *Result) Vacuous() bool { return r.Stats.RequestsCommitted == 0 }

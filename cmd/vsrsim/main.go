@@ -89,6 +89,8 @@ func newRootCommand() *cobra.Command {
 	})
 	root.AddCommand(
 		newRunCommand(),
+		newSwarmCommand(),
+		newReplayCommand(),
 		newCheckHistoryCommand(),
 	)
 	return root
