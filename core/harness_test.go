@@ -1,0 +1,842 @@
+package core
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vsrsim/vsrsim/entropy"
+)
+
+// harness is a cluster of real replicas and clients on a network the test controls
+// completely. Every message sent goes into one in-flight list, in send order (so each
+// (source, target) pair is a FIFO queue); nothing arrives until the test delivers it.
+// Time passes only when the test ticks a node. The same harness drives the scenario
+// scripts (scenario_test.go) and the paper-conformance tests (paper_test.go).
+//
+// Nodes are numbered replicas first, then clients: replica i is node i ("r0", "r1", ...),
+// client k (ClientID k, counted from 1) is node R+k-1 ("c1", "c2", ...).
+//
+// Everything the harness prints goes through harnessDescribe (one line per message) and
+// the event lines of harness.events, in an order fixed by the test's commands alone: it
+// iterates no map, and a replica's random stream comes from a fixed seed.
+type harness struct {
+	config  Config
+	seed    uint64
+	decoder *Decoder
+
+	replicas []*Replica // nil while crashed
+	lives    []int      // how many times each replica has been started
+	clocks   []*harnessClock
+	machines []*KV
+	clients  []*Client
+	replies  [][]harnessReply // by client, what its onReply received
+
+	inflight []harnessMessage // in send order
+	seq      uint64
+	cuts     []harnessCut
+	lost     int // messages lost to a cut, a partition or a crashed target
+
+	hidden     [commandCount]bool // commands whose delivery is not printed when nothing follows
+	eventsOnly bool               // print events only, no messages
+	lines      []string           // output of the current command
+	depth      int                // indentation of what is printed: 1 while a message is handled
+}
+
+// harnessMessage is a message in flight.
+type harnessMessage struct {
+	seq     uint64
+	source  int
+	target  int
+	command Command
+	data    []byte
+}
+
+// harnessCut loses messages from source to target (-1: any node) of the listed commands
+// (none: every command) at the moment they are sent.
+type harnessCut struct {
+	source, target int
+	commands       []Command
+}
+
+// harnessReply is what a client's onReply saw.
+type harnessReply struct {
+	op     Op
+	output []byte
+}
+
+// harnessClock is a replica's clock: 10 ms per tick of that replica, the wall clock from a
+// fixed epoch.
+type harnessClock struct{ ticks int64 }
+
+const (
+	harnessTickNanos = 10_000_000
+	harnessEpoch     = 1_700_000_000_000_000_000
+)
+
+func (c *harnessClock) Monotonic() int64 { return c.ticks * harnessTickNanos }
+func (c *harnessClock) Realtime() int64  { return harnessEpoch + c.ticks*harnessTickNanos }
+
+// harnessBus is one node's MessageBus.
+type harnessBus struct {
+	h      *harness
+	source int
+}
+
+func (b *harnessBus) SendToReplica(replica ReplicaIndex, message []byte) {
+	b.h.send(b.source, int(replica), message)
+}
+
+func (b *harnessBus) SendToClient(client ClientID, message []byte) {
+	if client == 0 || int(client) > len(b.h.clients) {
+		b.h.lost++ // a client the harness does not know
+		return
+	}
+	b.h.send(b.source, b.h.clientNode(client), message)
+}
+
+// harnessConfig is the configuration the harness starts from: the defaults, with a fixed
+// cluster identity.
+func harnessConfig(replicas int) Config { return DefaultConfig(0x5eed, replicas) }
+
+// newHarness starts a cluster of fresh replicas (all normal in view 0) and clients.
+func newHarness(config Config, clients int, seed uint64) *harness {
+	if err := config.Validate(); err != nil {
+		panic(fmt.Sprintf("harness: %v", err))
+	}
+	h := &harness{config: config, seed: seed, decoder: NewDecoder(config.Cluster, config.Replicas)}
+	n := config.Replicas
+	h.replicas, h.lives = make([]*Replica, n), make([]int, n)
+	h.clocks, h.machines = make([]*harnessClock, n), make([]*KV, n)
+	for i := 0; i < n; i++ {
+		h.clocks[i] = &harnessClock{}
+		h.start(i, false)
+	}
+	h.replies = make([][]harnessReply, clients)
+	for k := 0; k < clients; k++ {
+		h.clients = append(h.clients, h.newClient(k))
+	}
+	return h
+}
+
+func (h *harness) stream(name string) *entropy.Rand {
+	return entropy.FromSeed(h.seed).Stream(name)
+}
+
+// start creates replica i: fresh, or recovering after it lost its state.
+func (h *harness) start(i int, recovering bool) {
+	h.machines[i] = NewKV()
+	rand := h.stream(fmt.Sprintf("replica.%d.life.%d", i, h.lives[i]))
+	h.lives[i]++
+	bus := &harnessBus{h: h, source: i}
+	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.machines[i], bus, h.clocks[i], rand, recovering)
+}
+
+func (h *harness) newClient(k int) *Client {
+	id := ClientID(k + 1)
+	node := h.config.Replicas + k
+	onReply := func(op Op, output []byte) {
+		h.replies[k] = append(h.replies[k], harnessReply{op: op, output: append([]byte(nil), output...)})
+		h.print("%s reply op%d %s", h.name(node), op, harnessDescribeOutput(output))
+	}
+	onEvicted := func() { h.print("%s evicted: the outcome of its request is unknown", h.name(node)) }
+	bus := &harnessBus{h: h, source: node}
+	return NewClient(h.config, id, bus, h.stream(fmt.Sprintf("client.%d", id)), onReply, onEvicted)
+}
+
+// Nodes and their names.
+
+func (h *harness) nodes() int                     { return h.config.Replicas + len(h.clients) }
+func (h *harness) isReplica(node int) bool        { return node < h.config.Replicas }
+func (h *harness) clientNode(client ClientID) int { return h.config.Replicas + int(client) - 1 }
+func (h *harness) replica(i int) *Replica         { return h.replicas[i] }
+func (h *harness) client(id ClientID) *Client     { return h.clients[id-1] }
+
+func (h *harness) name(node int) string {
+	if h.isReplica(node) {
+		return fmt.Sprintf("r%d", node)
+	}
+	return fmt.Sprintf("c%d", node-h.config.Replicas+1)
+}
+
+// parseNode reads "r2" or "c1"; "*" and "all" are -1, any node.
+func (h *harness) parseNode(s string) (int, error) {
+	if s == "*" || s == "all" {
+		return -1, nil
+	}
+	if len(s) < 2 || (s[0] != 'r' && s[0] != 'c') {
+		return 0, fmt.Errorf("%q is not a node (r0, c1, * )", s)
+	}
+	n, err := strconv.Atoi(s[1:])
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a node", s)
+	}
+	if s[0] == 'r' && n >= 0 && n < h.config.Replicas {
+		return n, nil
+	}
+	if s[0] == 'c' && n >= 1 && n <= len(h.clients) {
+		return h.config.Replicas + n - 1, nil
+	}
+	return 0, fmt.Errorf("no node %s in a cluster of %d replicas and %d clients", s, h.config.Replicas, len(h.clients))
+}
+
+// The network.
+
+func (h *harness) send(source, target int, message []byte) {
+	command := h.command(message)
+	if h.isCut(source, target, command) || (h.isReplica(target) && h.replicas[target] == nil) {
+		h.lost++
+		if h.shown(command) {
+			h.print("%s (lost)", h.describe(source, target, message))
+		}
+		return
+	}
+	h.seq++
+	h.inflight = append(h.inflight, harnessMessage{seq: h.seq, source: source, target: target,
+		command: command, data: append([]byte(nil), message...)})
+	if h.shown(command) {
+		h.print("%s", h.describe(source, target, message))
+	}
+}
+
+// shown reports whether messages of a command are printed.
+func (h *harness) shown(command Command) bool { return !h.eventsOnly && !h.hidden[command] }
+
+func (h *harness) command(message []byte) Command {
+	command, err := h.decoder.Decode(message)
+	if err != nil {
+		return CommandReserved
+	}
+	return command
+}
+
+func (h *harness) isCut(source, target int, command Command) bool {
+	for _, c := range h.cuts {
+		if (c.source == -1 || c.source == source) && (c.target == -1 || c.target == target) &&
+			harnessMatches(c.commands, command) {
+			return true
+		}
+	}
+	return false
+}
+
+func harnessMatches(commands []Command, command Command) bool {
+	if len(commands) == 0 {
+		return true
+	}
+	for _, c := range commands {
+		if c == command {
+			return true
+		}
+	}
+	return false
+}
+
+// selectInflight lists, in send order, the sequence numbers of at most limit (0: any
+// number of) messages in flight from source to target (-1: any) of the given commands.
+func (h *harness) selectInflight(source, target int, commands []Command, limit int) []uint64 {
+	var picked []uint64
+	for _, m := range h.inflight {
+		if (source == -1 || m.source == source) && (target == -1 || m.target == target) &&
+			harnessMatches(commands, m.command) {
+			picked = append(picked, m.seq)
+			if limit > 0 && len(picked) == limit {
+				break
+			}
+		}
+	}
+	return picked
+}
+
+// take removes the message with this sequence number from flight.
+func (h *harness) take(seq uint64) (harnessMessage, bool) {
+	for i, m := range h.inflight {
+		if m.seq == seq {
+			h.inflight = append(h.inflight[:i], h.inflight[i+1:]...)
+			return m, true
+		}
+	}
+	return harnessMessage{}, false
+}
+
+// deliver hands the selected messages, in send order, to their targets. What they send in
+// turn waits for a later delivery. It returns how many it delivered.
+func (h *harness) deliver(source, target int, commands []Command, limit int) int {
+	delivered := 0
+	for _, seq := range h.selectInflight(source, target, commands, limit) {
+		if m, ok := h.take(seq); ok {
+			h.receive(m)
+			delivered++
+		}
+	}
+	return delivered
+}
+
+func (h *harness) deliverAll() int { return h.deliver(-1, -1, nil, 0) }
+
+// drain delivers round after round, without ticking, until nothing is in flight.
+func (h *harness) drain() int {
+	const deliveriesMax = 1_000_000
+	delivered := 0
+	for len(h.inflight) > 0 {
+		delivered += h.deliverAll()
+		if delivered > deliveriesMax {
+			panic("harness: drain delivered a million messages")
+		}
+	}
+	return delivered
+}
+
+// receive hands one message to its target and prints it with what followed, indented.
+func (h *harness) receive(m harnessMessage) {
+	mark := len(h.lines)
+	h.depth++
+	if h.isReplica(m.target) {
+		h.step(m.target, func(r *Replica) { r.Receive(m.data) })
+	} else {
+		h.clients[m.target-h.config.Replicas].Receive(m.data)
+	}
+	h.depth--
+	if h.eventsOnly || (h.hidden[m.command] && len(h.lines) == mark) {
+		return
+	}
+	line := h.describe(m.source, m.target, m.data)
+	h.lines = append(h.lines[:mark], append([]string{line}, h.lines[mark:]...)...)
+}
+
+// drop removes the selected messages from flight and returns them.
+func (h *harness) drop(source, target int, commands []Command, limit int) []harnessMessage {
+	var dropped []harnessMessage
+	for _, seq := range h.selectInflight(source, target, commands, limit) {
+		if m, ok := h.take(seq); ok {
+			dropped = append(dropped, m)
+		}
+	}
+	return dropped
+}
+
+// duplicate puts a copy of the first selected message right behind it.
+func (h *harness) duplicate(source, target int, commands []Command) (harnessMessage, bool) {
+	picked := h.selectInflight(source, target, commands, 1)
+	if len(picked) == 0 {
+		return harnessMessage{}, false
+	}
+	for i, m := range h.inflight {
+		if m.seq == picked[0] {
+			h.seq++
+			copied := m
+			copied.seq = h.seq
+			h.inflight = append(h.inflight[:i+1], append([]harnessMessage{copied}, h.inflight[i+1:]...)...)
+			return m, true
+		}
+	}
+	panic("harness: selected message not in flight")
+}
+
+// inject puts a message of the test's making in flight, as if source had sent it.
+func (h *harness) inject(source, target int, message []byte) { h.send(source, target, message) }
+
+// partition cuts every link between nodes of different groups, both ways, and loses what
+// is in flight across them.
+func (h *harness) partition(groups [][]int) int {
+	for a := range groups {
+		for b := range groups {
+			if a == b {
+				continue
+			}
+			for _, x := range groups[a] {
+				for _, y := range groups[b] {
+					h.cuts = append(h.cuts, harnessCut{source: x, target: y})
+				}
+			}
+		}
+	}
+	return h.loseCut()
+}
+
+// cut loses, from now on, messages from source to target of the given commands (one way),
+// and what is in flight that matches.
+func (h *harness) cut(source, target int, commands []Command) int {
+	h.cuts = append(h.cuts, harnessCut{source: source, target: target, commands: commands})
+	return h.loseCut()
+}
+
+func (h *harness) loseCut() int {
+	kept, lost := h.inflight[:0], 0
+	for _, m := range h.inflight {
+		if h.isCut(m.source, m.target, m.command) {
+			lost++
+			continue
+		}
+		kept = append(kept, m)
+	}
+	h.inflight = kept
+	h.lost += lost
+	return lost
+}
+
+func (h *harness) heal() { h.cuts = nil }
+
+// crash stops replica i: it and everything in flight to it are gone.
+func (h *harness) crash(i int) int {
+	if h.replicas[i] == nil {
+		panic(fmt.Sprintf("harness: r%d is already down", i))
+	}
+	h.replicas[i] = nil
+	return len(h.drop(-1, i, nil, 0))
+}
+
+// restart brings replica i back with an empty state: it must recover (VRR §4.3), as in the
+// simulator until storage lands.
+func (h *harness) restart(i int) {
+	if h.replicas[i] != nil {
+		panic(fmt.Sprintf("harness: r%d is running", i))
+	}
+	h.step(i, func(*Replica) { h.start(i, true) })
+}
+
+// Time.
+
+// tickNode ticks one node n times.
+func (h *harness) tickNode(node, n int) {
+	for ; n > 0; n-- {
+		if !h.isReplica(node) {
+			h.clients[node-h.config.Replicas].Tick()
+			continue
+		}
+		if h.replicas[node] == nil {
+			return
+		}
+		h.clocks[node].ticks++
+		h.step(node, (*Replica).Tick)
+	}
+}
+
+// tickAll ticks every running node n times, one tick at a time in node order.
+func (h *harness) tickAll(n int) {
+	for ; n > 0; n-- {
+		for node := 0; node < h.nodes(); node++ {
+			h.tickNode(node, 1)
+		}
+	}
+}
+
+// submit starts a key-value operation at a client.
+func (h *harness) submit(client ClientID, in KVInput) error {
+	c := h.client(client)
+	if c.Busy() {
+		return fmt.Errorf("%s is busy", h.name(h.clientNode(client)))
+	}
+	c.Submit(EncodeKV(nil, in))
+	return nil
+}
+
+// Output.
+
+func (h *harness) print(format string, args ...any) {
+	depth := h.depth
+	if h.eventsOnly {
+		depth = 0
+	}
+	h.lines = append(h.lines, strings.Repeat("  ", depth)+fmt.Sprintf(format, args...))
+}
+
+// flush returns what was printed since the last flush.
+func (h *harness) flush() []string {
+	lines := h.lines
+	h.lines = nil
+	return lines
+}
+
+// harnessReplicaState is what events compare before and after a replica handles something.
+type harnessReplicaState struct {
+	running   bool
+	status    Status
+	view      View
+	op        Op
+	commitMin Op
+}
+
+func (h *harness) state(i int) harnessReplicaState {
+	r := h.replicas[i]
+	if r == nil {
+		return harnessReplicaState{}
+	}
+	return harnessReplicaState{running: true, status: r.status, view: r.view, op: r.journal.op, commitMin: r.commitMin}
+}
+
+// step runs f on replica i and prints what changed in it.
+func (h *harness) step(i int, f func(r *Replica)) {
+	before := h.state(i)
+	f(h.replicas[i])
+	h.events(i, before, h.state(i))
+}
+
+func (h *harness) events(i int, before, after harnessReplicaState) {
+	name := h.name(i)
+	if after.status != before.status || after.view != before.view || after.running != before.running {
+		role := ""
+		if after.status == StatusNormal {
+			role = " backup"
+			if h.replicas[i].isPrimary() {
+				role = " primary"
+			}
+		}
+		h.print("%s is %v in v%d%s", name, after.status, after.view, role)
+	}
+	if after.op < before.op {
+		h.print("%s truncated its log to op%d", name, after.op)
+	}
+	if after.commitMin > before.commitMin {
+		if after.commitMin == before.commitMin+1 {
+			h.print("%s executed op%d", name, after.commitMin)
+		} else {
+			h.print("%s executed op%d..op%d", name, before.commitMin+1, after.commitMin)
+		}
+	}
+}
+
+// statusLine is one replica's state on one line.
+func (h *harness) statusLine(i int) string {
+	r := h.replicas[i]
+	if r == nil {
+		return fmt.Sprintf("r%d: down", i)
+	}
+	health := "healthy"
+	if !r.Healthy() {
+		health = "unhealthy"
+	}
+	role := "backup"
+	if r.isPrimary() {
+		role = "primary"
+	}
+	return fmt.Sprintf("r%d: %v v%d log_view %d op %d commit %d/%d %s %s",
+		i, r.status, r.view, r.logView, r.journal.op, r.commitMin, r.commitMax, health, role)
+}
+
+func (h *harness) clientLine(k int) string {
+	c := h.clients[k]
+	busy := "idle"
+	if c.Busy() {
+		busy = "busy"
+	}
+	return fmt.Sprintf("c%d: session %d request %d view %d %s", k+1, c.session, c.request, c.view, busy)
+}
+
+// logLines renders replica i's journal: its head and trust, then one line per op.
+func (h *harness) logLines(i int) []string {
+	r := h.replicas[i]
+	if r == nil {
+		return []string{fmt.Sprintf("r%d: down", i)}
+	}
+	j := r.journal
+	lines := []string{fmt.Sprintf("r%d: op %d chain_from %d commit %d/%d", i, j.op, j.chainFrom, r.commitMin, r.commitMax)}
+	for op := Op(1); op <= j.op; op++ {
+		if !j.known(op) {
+			lines = append(lines, fmt.Sprintf("op%d unknown", op))
+			continue
+		}
+		hd := j.header(op)
+		held := "held"
+		if j.messages[op] == nil {
+			held = "missing"
+		}
+		trust := ""
+		if !j.trusted(op) {
+			trust = " untrusted"
+		}
+		lines = append(lines, fmt.Sprintf("op%d v%d %s %s%s", op, hd.View, harnessChecksum(hd.Checksum), held, trust))
+	}
+	return lines
+}
+
+// clientTableLines renders replica i's client table, by client.
+func (h *harness) clientTableLines(i int) []string {
+	r := h.replicas[i]
+	if r == nil {
+		return []string{fmt.Sprintf("r%d: down", i)}
+	}
+	entries := make([]clientEntry, 0, len(r.clients.byClient))
+	for _, e := range r.clients.entries {
+		if e.session != 0 {
+			entries = append(entries, e)
+		}
+	}
+	sort.Slice(entries, func(a, b int) bool { return entries[a].client < entries[b].client })
+	lines := []string{fmt.Sprintf("r%d: %d of %d sessions", i, len(entries), r.clients.max)}
+	for _, e := range entries {
+		lines = append(lines, fmt.Sprintf("c%d session %d request %d at op%d", e.client, e.session, e.request, e.commit))
+	}
+	return lines
+}
+
+// kvLines renders replica i's key-value state, by key.
+func (h *harness) kvLines(i int) []string {
+	if h.replicas[i] == nil {
+		return []string{fmt.Sprintf("r%d: down", i)}
+	}
+	data := h.machines[i].data
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	line := fmt.Sprintf("r%d:", i)
+	for _, k := range keys {
+		line += fmt.Sprintf(" %s=%q", k, data[k])
+	}
+	if len(keys) == 0 {
+		line += " empty"
+	}
+	return []string{line}
+}
+
+// settled reports whether every running replica is normal in one view with everything up
+// to the primary's head executed, and every client idle.
+func (h *harness) settled() bool {
+	var view View
+	first := true
+	for _, r := range h.replicas {
+		if r == nil {
+			continue
+		}
+		if first {
+			view, first = r.view, false
+		}
+		if r.status != StatusNormal || r.view != view || !r.Healthy() || r.commitMin != r.commitMax {
+			return false
+		}
+	}
+	primary := h.replicas[h.config.primaryOf(view)]
+	if primary == nil {
+		return false
+	}
+	for _, r := range h.replicas {
+		if r != nil && r.commitMin != primary.journal.op {
+			return false
+		}
+	}
+	for _, c := range h.clients {
+		if c.Busy() {
+			return false
+		}
+	}
+	return true
+}
+
+// run lets n ticks pass on a network without delay: each tick of every node is followed
+// by the delivery of everything in flight.
+func (h *harness) run(n int) {
+	for ; n > 0; n-- {
+		h.tickAll(1)
+		h.drain()
+	}
+}
+
+// stabilize delivers everything in flight, round after round, and ticks every node once
+// whenever nothing is in flight, until the cluster settles or maxTicks pass. It returns
+// the ticks it took, and whether it settled.
+func (h *harness) stabilize(maxTicks int) (int, bool) {
+	const deliveriesMax = 1_000_000
+	deliveries, ticks := 0, 0
+	for {
+		if len(h.inflight) > 0 {
+			deliveries += h.deliverAll()
+			if deliveries > deliveriesMax {
+				panic("harness: stabilize delivered a million messages")
+			}
+			continue
+		}
+		if h.settled() {
+			return ticks, true
+		}
+		if ticks == maxTicks {
+			return ticks, false
+		}
+		h.tickAll(1)
+		ticks++
+	}
+}
+
+// Rendering messages: one stable line each.
+
+// describe renders a message between two nodes.
+func (h *harness) describe(source, target int, message []byte) string {
+	return h.name(source) + "->" + h.name(target) + " " + harnessDescribe(h.decoder, message)
+}
+
+// harnessChecksum is a checksum's first four bytes: enough to tell prepares apart.
+func harnessChecksum(c Checksum) string { return fmt.Sprintf("#%08x", c.Hi>>32) }
+
+// harnessDescribe renders one message on one line. d decodes it; the line names every
+// field a reader of a trace needs, and no field that changes from run to run.
+func harnessDescribe(d *Decoder, message []byte) string {
+	command, err := d.Decode(message)
+	if err != nil {
+		return fmt.Sprintf("invalid (%v)", err)
+	}
+	switch command {
+	case CommandRequest:
+		return "request " + harnessDescribeRequest(&d.Request)
+	case CommandPrepare:
+		return harnessDescribePrepare(&d.Prepare)
+	case CommandPrepareOk:
+		m := &d.PrepareOk
+		return fmt.Sprintf("prepare_ok v%d op%d %s", m.View, m.Op, harnessChecksum(m.Prepare))
+	case CommandReply:
+		return harnessDescribeReply(&d.Reply)
+	case CommandCommit:
+		m := &d.Commit
+		return fmt.Sprintf("commit v%d commit%d", m.View, m.Commit)
+	case CommandDoViewChange:
+		return harnessDescribeDoViewChange(&d.DoViewChange)
+	case CommandStartView:
+		return harnessDescribeStartView(&d.StartView)
+	}
+	return harnessDescribeRepair(d, command)
+}
+
+func harnessDescribeRepair(d *Decoder, command Command) string {
+	switch command {
+	case CommandStartViewChange:
+		return fmt.Sprintf("start_view_change v%d", d.StartViewChange.View)
+	case CommandRequestStartView:
+		return fmt.Sprintf("request_start_view v%d", d.RequestStartView.View)
+	case CommandRecovery:
+		return fmt.Sprintf("recovery nonce %04x", d.Recovery.Nonce&0xffff)
+	case CommandRecoveryResponse:
+		m := &d.RecoveryResponse
+		s := fmt.Sprintf("recovery_response v%d nonce %04x", m.View, m.Nonce&0xffff)
+		if len(m.Headers) > 0 || m.Op > 0 {
+			s += fmt.Sprintf(" op%d commit%d%s", m.Op, m.Commit, harnessDescribeHeaders(m.Headers))
+		}
+		return s
+	case CommandRequestPrepare:
+		m := &d.RequestPrepare
+		return fmt.Sprintf("request_prepare v%d op%d %s", m.View, m.Op, harnessChecksum(m.Checksum))
+	case CommandRequestHeaders:
+		m := &d.RequestHeaders
+		return fmt.Sprintf("request_headers v%d op%d..op%d", m.View, m.OpMin, m.OpMax)
+	case CommandHeaders:
+		return fmt.Sprintf("headers v%d%s", d.Headers.View, harnessDescribeHeaders(d.Headers.Headers))
+	case CommandEviction:
+		m := &d.Eviction
+		return fmt.Sprintf("eviction v%d c%d s%d", m.View, m.Client, m.Session)
+	case CommandPing:
+		return fmt.Sprintf("ping v%d", d.Ping.View)
+	case CommandPong:
+		return fmt.Sprintf("pong v%d", d.Pong.View)
+	}
+	return command.String()
+}
+
+func harnessDescribeRequest(m *Request) string {
+	if m.Operation == OperationRegister {
+		return fmt.Sprintf("c%d register", m.Client)
+	}
+	return fmt.Sprintf("c%d s%d n%d %s", m.Client, m.Session, m.Request, harnessDescribeInput(m.Body))
+}
+
+func harnessDescribeInput(body []byte) string {
+	in, err := DecodeKV(body)
+	if err != nil {
+		return fmt.Sprintf("(%d bytes)", len(body))
+	}
+	switch in.Op {
+	case KVGet:
+		return "get " + in.Key
+	case KVCas:
+		return fmt.Sprintf("cas %s %s %s", in.Key, in.Expected, in.Value)
+	}
+	return fmt.Sprintf("%v %s %s", in.Op, in.Key, in.Value)
+}
+
+func harnessDescribeOutput(output []byte) string {
+	out, err := DecodeKVOutput(output)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("(%d bytes)", len(output))
+	case out.Invalid:
+		return "invalid"
+	case out.Swapped:
+		return "swapped"
+	}
+	return fmt.Sprintf("ok %q", out.Value)
+}
+
+func harnessDescribePrepare(m *Prepare) string {
+	var requests []string
+	it := newBatchIterator(m.Body, m.Requests)
+	var r Request
+	for it.Next(&r) {
+		requests = append(requests, harnessDescribeRequest(&r))
+	}
+	return fmt.Sprintf("prepare v%d op%d commit%d %s [%s]", m.View, m.Op, m.Commit,
+		harnessChecksum(m.Checksum), strings.Join(requests, "; "))
+}
+
+func harnessDescribeReply(m *Reply) string {
+	if m.Operation == OperationRegister {
+		return fmt.Sprintf("reply v%d op%d c%d register s%d", m.View, m.Op, m.Client, m.Session)
+	}
+	return fmt.Sprintf("reply v%d op%d c%d s%d n%d %s", m.View, m.Op, m.Client, m.Session, m.Request,
+		harnessDescribeOutput(m.Body))
+}
+
+func harnessDescribeDoViewChange(m *DoViewChange) string {
+	s := fmt.Sprintf("do_view_change v%d log_view %d op%d commit%d", m.View, m.LogView, m.Op, m.Commit)
+	if m.RecoveredOp > 0 {
+		s += fmt.Sprintf(" recovered op%d", m.RecoveredOp)
+	}
+	s += harnessDescribeHeaders(m.Headers)
+	var missing []Op
+	for i := range m.Headers {
+		if m.Present&(1<<i) == 0 {
+			missing = append(missing, m.Headers[i].Op)
+		}
+	}
+	if len(missing) > 0 {
+		s += " missing " + harnessOps(missing)
+	}
+	return s
+}
+
+func harnessDescribeStartView(m *StartView) string {
+	s := fmt.Sprintf("start_view v%d op%d commit%d", m.View, m.Op, m.Commit)
+	if m.Nonce != 0 {
+		s += fmt.Sprintf(" nonce %04x", m.Nonce&0xffff)
+	}
+	return s + harnessDescribeHeaders(m.Headers)
+}
+
+// harnessDescribeHeaders names the ops of a list of headers and the checksum of the last.
+func harnessDescribeHeaders(headers []PrepareHeader) string {
+	if len(headers) == 0 {
+		return " headers none"
+	}
+	ops := make([]Op, len(headers))
+	for i := range headers {
+		ops[i] = headers[i].Op
+	}
+	last := &headers[len(headers)-1]
+	return fmt.Sprintf(" headers %s (op%d %s)", harnessOps(ops), last.Op, harnessChecksum(last.Checksum))
+}
+
+// harnessOps renders ops compactly: "op1..op3,op5".
+func harnessOps(ops []Op) string {
+	var parts []string
+	for i := 0; i < len(ops); {
+		j := i
+		for j+1 < len(ops) && ops[j+1] == ops[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, fmt.Sprintf("op%d", ops[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("op%d..op%d", ops[i], ops[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
