@@ -36,10 +36,10 @@ func parseEDNMap(text string) (map[string]ednValue, error) {
 		}
 		val, rest2, err := ednToken(strings.TrimLeft(rest, " \t,"))
 		if err != nil {
-			return nil, fmt.Errorf("value of %s: %v", key.text, err)
+			return nil, fmt.Errorf("value of %s: %v", clip(key.text), err)
 		}
 		if _, dup := m[key.text]; dup {
-			return nil, fmt.Errorf("key %s appears twice", key.text)
+			return nil, fmt.Errorf("key %s appears twice", clip(key.text))
 		}
 		m[key.text], s = val, rest2
 	}
@@ -87,7 +87,7 @@ func ednString(s string) (ednValue, string, error) {
 			}
 			esc, ok := ednEscapes[s[i]]
 			if !ok {
-				return ednValue{}, "", fmt.Errorf("unknown escape \\%c in string", s[i])
+				return ednValue{}, "", fmt.Errorf("unknown escape %q in string", "\\"+string(s[i]))
 			}
 			b.WriteByte(esc)
 		default:

@@ -115,7 +115,7 @@ func parseJepsenEtcd(name string, data []byte) (*History, error) {
 		}
 		op, ok := jepsenOps[m[3]]
 		if !ok {
-			return parseErrorf(name, line, "unknown operation :%s (want :read, :write or :cas)", m[3])
+			return parseErrorf(name, line, "unknown operation %s (want :read, :write or :cas)", clip(":"+m[3]))
 		}
 		value := strings.TrimSpace(m[4])
 		if m[2] == "invoke" {
@@ -127,7 +127,7 @@ func parseJepsenEtcd(name string, data []byte) (*History, error) {
 		}
 		how, ok := jepsenTypes[m[2]]
 		if !ok {
-			return parseErrorf(name, line, "unknown type :%s (want :invoke, :ok, :fail or :info)", m[2])
+			return parseErrorf(name, line, "unknown type %s (want :invoke, :ok, :fail or :info)", clip(":"+m[2]))
 		}
 		return b.jepsenComplete(line, proc, op, how, value)
 	})

@@ -159,7 +159,7 @@ func (p *jsonParser) delim(want json.Delim) error {
 		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != want {
-		return parseErrorf(p.name, lineAt(p.data, int(p.dec.InputOffset())), "want %q, found %v", want, tok)
+		return parseErrorf(p.name, lineAt(p.data, int(p.dec.InputOffset())), "want %q, found %s", want, clip(fmt.Sprint(tok)))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (p *jsonParser) history() (*History, error) {
 			sawOps = true
 			h.Operations, err = p.operations()
 		default:
-			err = parseErrorf(p.name, p.line, "unknown field %v", tok)
+			err = parseErrorf(p.name, p.line, "unknown field %s", clip(fmt.Sprint(tok)))
 		}
 		if err != nil {
 			return nil, err
