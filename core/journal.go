@@ -12,6 +12,9 @@ import "fmt"
 //	Invariant: for every n in [chainFrom, op], headers[n] is known, and for every n in
 //	(chainFrom, op], headers[n].Parent == headers[n-1].Checksum.
 //
+// Executed ops form one chain already (execution asserts each link), so once trust from the
+// head reaches them chainFrom drops to 0: the whole log is trusted.
+//
 // Below chainFrom, headers may be missing or stale (left from an older view); repair
 // fetches the header chainFrom−1 that headers[chainFrom].Parent names, and stale ones are
 // replaced. Executed ops (up to the replica's commitMin) are canonical and never change.
@@ -155,6 +158,7 @@ func (j *journal) extendChain(commitMin Op) {
 		}
 		j.chainFrom = below
 	}
+	j.chainFrom = 0 // trust reached the executed ops, which are one chain
 }
 
 // wanted returns the header repair needs next: the one below the chain, if the chain does

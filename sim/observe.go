@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/vsrsim/vsrsim/simnet"
 )
 
@@ -31,9 +33,9 @@ func (k *Kernel) netLine(e simnet.Event) {
 	t := k.trace
 	switch e.Kind {
 	case simnet.EventSent:
-		t.Line(k.now, "net.sent p%d->p%d size=%d delay=%d %016x", e.Source, e.Target, e.Size, e.Ticks, e.Head)
+		t.Line(k.now, "net.sent p%d->p%d size=%d delay=%d %s", e.Source, e.Target, e.Size, e.Ticks, k.describe(e))
 	case simnet.EventDelivered:
-		t.Line(k.now, "net.delivered p%d->p%d size=%d %016x", e.Source, e.Target, e.Size, e.Head)
+		t.Line(k.now, "net.delivered p%d->p%d size=%d %s", e.Source, e.Target, e.Size, k.describe(e))
 	case simnet.EventDropped:
 		t.Line(k.now, "net.dropped p%d->p%d size=%d reason=%v", e.Source, e.Target, e.Size, e.Reason)
 	case simnet.EventDuplicated:
@@ -49,4 +51,13 @@ func (k *Kernel) netLine(e simnet.Event) {
 	case simnet.EventClogged:
 		t.Line(k.now, "net.clogged p%d->p%d ticks=%d", e.Source, e.Target, e.Ticks)
 	}
+}
+
+// describe renders the packet of an event for the text trace, when the world gave the
+// kernel a way to (the trace's describe function sees the packet's bytes).
+func (k *Kernel) describe(e simnet.Event) string {
+	if e.Data == nil || k.trace.describe == nil {
+		return fmt.Sprintf("%016x", e.Head)
+	}
+	return k.trace.describe(e.Data)
 }

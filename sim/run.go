@@ -67,6 +67,10 @@ func Run(config RunConfig) (Result, error) {
 			}
 		}()
 		w = newWorld(options, factory, trace, config.Verbose)
+		if trace.Writing() {
+			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)
+			trace.describe = decoder.Describe
+		}
 		w.run(&result)
 	}()
 	if w != nil {

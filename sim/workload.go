@@ -33,6 +33,7 @@ type workload struct {
 	seen    map[string]string // latest value any get returned per key: material for cas
 	replies uint64
 	evicted uint64
+	closed  bool // the liveness phase: no new operations
 	input   []byte
 }
 
@@ -61,9 +62,11 @@ func (wl *workload) attach(slot int, id core.ClientID, b *bus, env *Env) *core.C
 	return s.client
 }
 
-// done reports whether every operation was issued and none is waiting for its reply.
+// done reports whether the workload has its replies: Requests operations answered (an
+// operation cut off by an eviction has no answer, so the client carries on in a new
+// session), or, once closed, whatever was in flight; and none still waiting.
 func (wl *workload) done() bool {
-	if wl.issued < wl.world.options.Requests {
+	if !wl.closed && wl.replies < uint64(wl.world.options.Requests) {
 		return false
 	}
 	for i := range wl.slots {
@@ -84,12 +87,16 @@ func (wl *workload) pending() int {
 	return n
 }
 
-// tick lets every idle client past its think time issue its next operation.
+// tick lets every idle client past its think time issue its next operation. In the
+// liveness phase no new operation starts: the ones in flight must be answered.
 func (wl *workload) tick(now simclock.Tick) {
+	if wl.closed {
+		return
+	}
 	for slot := range wl.slots {
 		s := &wl.slots[slot]
-		if wl.issued >= wl.world.options.Requests {
-			return
+		if wl.replies+uint64(wl.pending()) >= uint64(wl.world.options.Requests) {
+			return // enough answered or on the way
 		}
 		if s.current >= 0 || now < s.next || s.client.Busy() {
 			continue

@@ -158,22 +158,23 @@ func (w *World) livenessReport() string {
 		parts = append(parts, fmt.Sprintf("replica %d %v view %d op %d commit %d/%d healthy=%v",
 			p, r.Status(), r.View(), r.Op(), r.CommitMin(), r.CommitMax(), r.Healthy()))
 	}
-	return fmt.Sprintf("core did not converge in %d ticks: %s; %d requests pending, %d of %d issued",
-		w.options.LivenessTicksMax, strings.Join(parts, "; "), w.workload.pending(), w.workload.issued,
+	return fmt.Sprintf("core did not converge in %d ticks: %s; %d requests pending, %d of %d answered",
+		w.options.LivenessTicksMax, strings.Join(parts, "; "), w.workload.pending(), w.workload.replies,
 		w.options.Requests)
 }
 
 // startLiveness heals a core of replicas: at least a replication quorum, so that it can
 // commit on its own. Until storage lands a replica that restarts has lost its state and
-// needs a quorum that kept theirs, so the core is drawn from the healthy replicas first
-// (the fault scheduler always leaves a quorum of them), then from the rest.
+// needs a quorum that kept theirs, so the core is drawn from the replicas that have their
+// state first (up and not recovering: the fault scheduler always leaves a quorum of them;
+// one that merely lags repairs itself), then from the rest.
 func (w *World) startLiveness() {
 	r := w.entropy.Stream("liveness")
 	size := min(w.config.QuorumReplication()+w.options.LivenessCoreExtras, w.options.Replicas)
 	var healthy, rest []simnet.Process
 	for i := 0; i < w.options.Replicas; i++ {
 		p := simnet.Process(i)
-		if w.kernel.State(p) != StateCrashed && w.replicas[i].Healthy() {
+		if w.kernel.State(p) != StateCrashed && w.replicas[i].Status() != core.StatusRecovering {
 			healthy = append(healthy, p)
 		} else {
 			rest = append(rest, p)
@@ -184,6 +185,7 @@ func (w *World) startLiveness() {
 	w.core = append(healthy, rest...)[:size]
 	w.phase = "liveness"
 	w.livenessAt = uint64(w.kernel.Now())
+	w.workload.closed = true
 	now := w.kernel.Now()
 	w.trace.Record(now, TracePhase, uint64(size))
 	if w.trace.Writing() {

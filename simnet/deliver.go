@@ -41,7 +41,7 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 			other++
 		}
 		n.stats.Misrouted++
-		n.observe(Event{Kind: EventMisrouted, Source: source, Target: target, Actual: other, Size: len(p.data), Head: head(p.data)})
+		n.observe(Event{Kind: EventMisrouted, Source: source, Target: target, Actual: other, Size: len(p.data), Head: head(p.data), Data: p.data})
 		target = other
 	}
 	switch {
@@ -58,7 +58,7 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 	if n.rand.Chance(n.options.DuplicateProbability) {
 		delay := n.delay()
 		n.stats.Duplicated++
-		n.observe(Event{Kind: EventDuplicated, Source: p.source, Target: p.target, Size: len(p.data), Head: head(p.data), Ticks: delay})
+		n.observe(Event{Kind: EventDuplicated, Source: p.source, Target: p.target, Size: len(p.data), Head: head(p.data), Ticks: delay, Data: p.data})
 		n.enqueue(p.source, p.target, p.data, delay) // the pristine bytes travel again
 		p = &n.packets[index]                        // enqueue may have grown the slab
 	}
@@ -72,7 +72,7 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 		n.observe(Event{Kind: EventCorrupted, Source: source, Target: target, Size: len(p.data), Head: head(p.data), Ticks: uint64(flips)})
 	}
 	n.stats.Delivered++
-	n.observe(Event{Kind: EventDelivered, Source: source, Target: target, Size: len(p.data), Head: head(p.data)})
+	n.observe(Event{Kind: EventDelivered, Source: source, Target: target, Size: len(p.data), Head: head(p.data), Data: p.data})
 	deliver(source, target, p.data)
 }
 

@@ -50,7 +50,7 @@ func (r DropReason) String() string {
 // Event is one thing the network did, for the trace. Size is the packet's length; Head its
 // first eight bytes, a fingerprint of the contents (messages lead with their checksum);
 // Ticks is a delay or a duration where the kind has one; Actual is where a misrouted packet
-// went.
+// went. Data is the packet's bytes, valid only during the observer's call.
 type Event struct {
 	Kind   EventKind
 	Reason DropReason
@@ -60,6 +60,7 @@ type Event struct {
 	Size   int
 	Head   uint64
 	Ticks  uint64
+	Data   []byte
 }
 
 // head returns the first eight bytes of a packet, zero-padded.

@@ -101,7 +101,7 @@ func (n *Network) Send(source, target Process, data []byte) {
 	n.checkProcess(target)
 	n.stats.Sent++
 	delay := n.delay()
-	n.observe(Event{Kind: EventSent, Source: source, Target: target, Size: len(data), Head: head(data), Ticks: delay})
+	n.observe(Event{Kind: EventSent, Source: source, Target: target, Size: len(data), Head: head(data), Ticks: delay, Data: data})
 	n.enqueue(source, target, data, delay)
 }
 
