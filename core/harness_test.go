@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/vsrsim/vsrsim/entropy"
 )
@@ -336,6 +337,11 @@ func (h *harness) duplicate(source, target int, commands []Command) (harnessMess
 
 // inject puts a message of the test's making in flight, as if source had sent it.
 func (h *harness) inject(source, target int, message []byte) { h.send(source, target, message) }
+
+// handle delivers a message of the test's making at once, ahead of what is in flight.
+func (h *harness) handle(source, target int, message []byte) {
+	h.receive(harnessMessage{source: source, target: target, command: h.command(message), data: message})
+}
 
 // partition cuts every link between nodes of different groups, both ways, and loses what
 // is in flight across them.
@@ -839,4 +845,112 @@ func harnessOps(ops []Op) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
+}
+
+// Helpers for tests written in Go (paper_test.go, quick_test.go).
+
+// harnessNew starts a cluster for a Go test: the harness configuration, changed by change
+// (if not nil), with a fixed seed.
+func harnessNew(replicas, clients int, change func(*Config)) *harness {
+	config := harnessConfig(replicas)
+	if change != nil {
+		change(&config)
+	}
+	return newHarness(config, clients, 1)
+}
+
+// settle stabilizes the cluster and fails the test if it does not settle.
+func (h *harness) settle(t testing.TB) {
+	t.Helper()
+	if ticks, ok := h.stabilize(2000); !ok {
+		t.Fatalf("the cluster did not settle in %d ticks:\n%s", ticks, strings.Join(h.statusLines(), "\n"))
+	}
+	h.flush()
+}
+
+func (h *harness) statusLines() []string {
+	var lines []string
+	for i := range h.replicas {
+		lines = append(lines, h.statusLine(i))
+	}
+	return lines
+}
+
+// messages lists the messages in flight from source to target (-1: any) of a command.
+func (h *harness) messages(source, target int, command Command) []harnessMessage {
+	var out []harnessMessage
+	for _, m := range h.inflight {
+		if (source == -1 || m.source == source) && (target == -1 || m.target == target) && m.command == command {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// sent lists what source has in flight, as described lines, for failure messages.
+func (h *harness) sent(source int) []string {
+	var out []string
+	for _, m := range h.inflight {
+		if m.source == source {
+			out = append(out, h.describe(m.source, m.target, m.data))
+		}
+	}
+	return out
+}
+
+// decode decodes a message in flight with a decoder of its own.
+func (h *harness) decode(t testing.TB, m harnessMessage) *Decoder {
+	t.Helper()
+	d := NewDecoder(h.config.Cluster, h.config.Replicas)
+	if _, err := d.Decode(m.data); err != nil {
+		t.Fatalf("message in flight does not decode: %v", err)
+	}
+	return d
+}
+
+// deliverOne delivers exactly one message in flight and fails if there is none.
+func (h *harness) deliverOne(t testing.TB, source, target int, command Command) {
+	t.Helper()
+	if h.deliver(source, target, []Command{command}, 1) != 1 {
+		t.Fatalf("no %v from %s to %s in flight", command, h.nameOrAny(source), h.nameOrAny(target))
+	}
+}
+
+func (h *harness) nameOrAny(node int) string {
+	if node == -1 {
+		return "*"
+	}
+	return h.name(node)
+}
+
+func (h *harness) encoder() *Encoder { return NewEncoder(h.config.Cluster) }
+
+// harnessRegisterBatch is the body of a prepare that registers one client.
+func harnessRegisterBatch(client ClientID) []byte {
+	return appendBatchEntry(nil, &Request{Client: client, Operation: OperationRegister})
+}
+
+// harnessChainLink is one prepare of a chain a test builds: its view and the client it
+// registers (to vary the bodies, hence the checksums).
+type harnessChainLink struct {
+	view   View
+	client ClientID
+}
+
+// chain builds prepares that extend parent (the header at op from-1) one op per link,
+// each from the primary of its view, committing the op before it; it returns the headers
+// and the messages.
+func (h *harness) chain(parent PrepareHeader, links []harnessChainLink) ([]PrepareHeader, [][]byte) {
+	enc := h.encoder()
+	var headers []PrepareHeader
+	var messages [][]byte
+	for _, link := range links {
+		hd := PrepareHeader{Replica: h.config.primaryOf(link.view), View: link.view, Op: parent.Op + 1,
+			Commit: parent.Op, Parent: parent.Checksum, Timestamp: uint64(harnessEpoch) + uint64(parent.Op),
+			Requests: 1}
+		message := append([]byte(nil), enc.Prepare(&hd, harnessRegisterBatch(link.client))...)
+		headers, messages = append(headers, hd), append(messages, message)
+		parent = hd
+	}
+	return headers, messages
 }
