@@ -33,6 +33,10 @@ type harness struct {
 	machines []*KV
 	clients  []*Client
 	replies  [][]harnessReply // by client, what its onReply received
+	// A client takes a new identity when it is evicted: identities maps every identity a
+	// client has had to it (looked up, never iterated), generations counts them.
+	identities  map[ClientID]harnessIdentity
+	generations []int
 
 	inflight []harnessMessage // in send order
 	seq      uint64
@@ -59,6 +63,13 @@ type harnessMessage struct {
 type harnessCut struct {
 	source, target int
 	commands       []Command
+}
+
+// harnessIdentity is one identity of a client: the client's node, and which of its
+// identities it is (1 for the first).
+type harnessIdentity struct {
+	node       int
+	generation int
 }
 
 // harnessReply is what a client's onReply saw.
@@ -90,11 +101,12 @@ func (b *harnessBus) SendToReplica(replica ReplicaIndex, message []byte) {
 }
 
 func (b *harnessBus) SendToClient(client ClientID, message []byte) {
-	if client == 0 || int(client) > len(b.h.clients) {
+	identity, ok := b.h.identities[client]
+	if !ok {
 		b.h.lost++ // a client the harness does not know
 		return
 	}
-	b.h.send(b.source, b.h.clientNode(client), message)
+	b.h.send(b.source, identity.node, message)
 }
 
 // harnessConfig is the configuration the harness starts from: the defaults, with a fixed
@@ -115,8 +127,10 @@ func newHarness(config Config, clients int, seed uint64) *harness {
 		h.start(i, false)
 	}
 	h.replies = make([][]harnessReply, clients)
+	h.identities, h.generations = make(map[ClientID]harnessIdentity), make([]int, clients)
 	for k := 0; k < clients; k++ {
 		h.clients = append(h.clients, h.newClient(k))
+		h.noteIdentity(k)
 	}
 	return h
 }
@@ -146,13 +160,37 @@ func (h *harness) newClient(k int) *Client {
 	return NewClient(h.config, id, bus, h.stream(fmt.Sprintf("client.%d", id)), onReply, onEvicted)
 }
 
+// noteIdentity records client k's current identity, if it is new.
+func (h *harness) noteIdentity(k int) {
+	id := h.clients[k].ID()
+	if _, ok := h.identities[id]; ok {
+		return
+	}
+	h.generations[k]++
+	h.identities[id] = harnessIdentity{node: h.config.Replicas + k, generation: h.generations[k]}
+}
+
+// clientName names a client identity: "c1" for client 1's first, "c1#2" for its second.
+func (h *harness) clientName(id ClientID) string {
+	identity, ok := h.identities[id]
+	switch {
+	case !ok:
+		return fmt.Sprintf("client %x", uint64(id))
+	case identity.generation == 1:
+		return h.name(identity.node)
+	}
+	return fmt.Sprintf("%s#%d", h.name(identity.node), identity.generation)
+}
+
 // Nodes and their names.
 
-func (h *harness) nodes() int                     { return h.config.Replicas + len(h.clients) }
-func (h *harness) isReplica(node int) bool        { return node < h.config.Replicas }
-func (h *harness) clientNode(client ClientID) int { return h.config.Replicas + int(client) - 1 }
-func (h *harness) replica(i int) *Replica         { return h.replicas[i] }
-func (h *harness) client(id ClientID) *Client     { return h.clients[id-1] }
+func (h *harness) nodes() int              { return h.config.Replicas + len(h.clients) }
+func (h *harness) isReplica(node int) bool { return node < h.config.Replicas }
+func (h *harness) replica(i int) *Replica  { return h.replicas[i] }
+
+// client is client k (counted from 1, as its first identity), and clientNode its node.
+func (h *harness) client(k ClientID) *Client { return h.clients[k-1] }
+func (h *harness) clientNode(k ClientID) int { return h.config.Replicas + int(k) - 1 }
 
 func (h *harness) name(node int) string {
 	if h.isReplica(node) {
@@ -296,7 +334,9 @@ func (h *harness) receive(m harnessMessage) {
 	if h.isReplica(m.target) {
 		h.step(m.target, func(r *Replica) { r.Receive(m.data) })
 	} else {
-		h.clients[m.target-h.config.Replicas].Receive(m.data)
+		k := m.target - h.config.Replicas
+		h.clients[k].Receive(m.data)
+		h.noteIdentity(k)
 	}
 	h.depth--
 	if h.eventsOnly || (h.hidden[m.command] && len(h.lines) == mark) {
@@ -409,6 +449,7 @@ func (h *harness) tickNode(node, n int) {
 	for ; n > 0; n-- {
 		if !h.isReplica(node) {
 			h.clients[node-h.config.Replicas].Tick()
+			h.noteIdentity(node - h.config.Replicas)
 			continue
 		}
 		if h.replicas[node] == nil {
@@ -435,6 +476,7 @@ func (h *harness) submit(client ClientID, in KVInput) error {
 		return fmt.Errorf("%s is busy", h.name(h.clientNode(client)))
 	}
 	c.Submit(EncodeKV(nil, in))
+	h.noteIdentity(int(client) - 1)
 	return nil
 }
 
@@ -569,10 +611,13 @@ func (h *harness) clientTableLines(i int) []string {
 			entries = append(entries, e)
 		}
 	}
-	sort.Slice(entries, func(a, b int) bool { return entries[a].client < entries[b].client })
+	sort.Slice(entries, func(a, b int) bool {
+		return h.clientName(entries[a].client) < h.clientName(entries[b].client)
+	})
 	lines := []string{fmt.Sprintf("r%d: %d of %d sessions", i, len(entries), r.clients.max)}
 	for _, e := range entries {
-		lines = append(lines, fmt.Sprintf("c%d session %d request %d at op%d", e.client, e.session, e.request, e.commit))
+		lines = append(lines, fmt.Sprintf("%s session %d request %d at op%d", h.clientName(e.client),
+			e.session, e.request, e.commit))
 	}
 	return lines
 }
@@ -669,29 +714,30 @@ func (h *harness) stabilize(maxTicks int) (int, bool) {
 
 // describe renders a message between two nodes.
 func (h *harness) describe(source, target int, message []byte) string {
-	return h.name(source) + "->" + h.name(target) + " " + harnessDescribe(h.decoder, message)
+	return h.name(source) + "->" + h.name(target) + " " + harnessDescribe(h.decoder, message, h.clientName)
 }
 
 // harnessChecksum is a checksum's first four bytes: enough to tell prepares apart.
 func harnessChecksum(c Checksum) string { return fmt.Sprintf("#%08x", c.Hi>>32) }
 
-// harnessDescribe renders one message on one line. d decodes it; the line names every
-// field a reader of a trace needs, and no field that changes from run to run.
-func harnessDescribe(d *Decoder, message []byte) string {
+// harnessDescribe renders one message on one line. d decodes it, and name names client
+// identities; the line names every field a reader of a trace needs, and no field that
+// changes from run to run.
+func harnessDescribe(d *Decoder, message []byte, name func(ClientID) string) string {
 	command, err := d.Decode(message)
 	if err != nil {
 		return fmt.Sprintf("invalid (%v)", err)
 	}
 	switch command {
 	case CommandRequest:
-		return "request " + harnessDescribeRequest(&d.Request)
+		return "request " + harnessDescribeRequest(&d.Request, name)
 	case CommandPrepare:
-		return harnessDescribePrepare(&d.Prepare)
+		return harnessDescribePrepare(&d.Prepare, name)
 	case CommandPrepareOk:
 		m := &d.PrepareOk
 		return fmt.Sprintf("prepare_ok v%d op%d %s", m.View, m.Op, harnessChecksum(m.Prepare))
 	case CommandReply:
-		return harnessDescribeReply(&d.Reply)
+		return harnessDescribeReply(&d.Reply, name)
 	case CommandCommit:
 		m := &d.Commit
 		return fmt.Sprintf("commit v%d commit%d", m.View, m.Commit)
@@ -700,10 +746,10 @@ func harnessDescribe(d *Decoder, message []byte) string {
 	case CommandStartView:
 		return harnessDescribeStartView(&d.StartView)
 	}
-	return harnessDescribeRepair(d, command)
+	return harnessDescribeRepair(d, command, name)
 }
 
-func harnessDescribeRepair(d *Decoder, command Command) string {
+func harnessDescribeRepair(d *Decoder, command Command, name func(ClientID) string) string {
 	switch command {
 	case CommandStartViewChange:
 		return fmt.Sprintf("start_view_change v%d", d.StartViewChange.View)
@@ -728,7 +774,7 @@ func harnessDescribeRepair(d *Decoder, command Command) string {
 		return fmt.Sprintf("headers v%d%s", d.Headers.View, harnessDescribeHeaders(d.Headers.Headers))
 	case CommandEviction:
 		m := &d.Eviction
-		return fmt.Sprintf("eviction v%d c%d s%d", m.View, m.Client, m.Session)
+		return fmt.Sprintf("eviction v%d %s s%d", m.View, name(m.Client), m.Session)
 	case CommandPing:
 		return fmt.Sprintf("ping v%d", d.Ping.View)
 	case CommandPong:
@@ -737,11 +783,11 @@ func harnessDescribeRepair(d *Decoder, command Command) string {
 	return command.String()
 }
 
-func harnessDescribeRequest(m *Request) string {
+func harnessDescribeRequest(m *Request, name func(ClientID) string) string {
 	if m.Operation == OperationRegister {
-		return fmt.Sprintf("c%d register", m.Client)
+		return name(m.Client) + " register"
 	}
-	return fmt.Sprintf("c%d s%d n%d %s", m.Client, m.Session, m.Request, harnessDescribeInput(m.Body))
+	return fmt.Sprintf("%s s%d n%d %s", name(m.Client), m.Session, m.Request, harnessDescribeInput(m.Body))
 }
 
 func harnessDescribeInput(body []byte) string {
@@ -771,22 +817,22 @@ func harnessDescribeOutput(output []byte) string {
 	return fmt.Sprintf("ok %q", out.Value)
 }
 
-func harnessDescribePrepare(m *Prepare) string {
+func harnessDescribePrepare(m *Prepare, name func(ClientID) string) string {
 	var requests []string
 	it := newBatchIterator(m.Body, m.Requests)
 	var r Request
 	for it.Next(&r) {
-		requests = append(requests, harnessDescribeRequest(&r))
+		requests = append(requests, harnessDescribeRequest(&r, name))
 	}
 	return fmt.Sprintf("prepare v%d op%d commit%d %s [%s]", m.View, m.Op, m.Commit,
 		harnessChecksum(m.Checksum), strings.Join(requests, "; "))
 }
 
-func harnessDescribeReply(m *Reply) string {
+func harnessDescribeReply(m *Reply, name func(ClientID) string) string {
 	if m.Operation == OperationRegister {
-		return fmt.Sprintf("reply v%d op%d c%d register s%d", m.View, m.Op, m.Client, m.Session)
+		return fmt.Sprintf("reply v%d op%d %s register s%d", m.View, m.Op, name(m.Client), m.Session)
 	}
-	return fmt.Sprintf("reply v%d op%d c%d s%d n%d %s", m.View, m.Op, m.Client, m.Session, m.Request,
+	return fmt.Sprintf("reply v%d op%d %s s%d n%d %s", m.View, m.Op, name(m.Client), m.Session, m.Request,
 		harnessDescribeOutput(m.Body))
 }
 
