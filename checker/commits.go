@@ -6,12 +6,12 @@ import (
 	"github.com/vsrsim/vsrsim/core"
 )
 
-// ExecutedLog is what the commit checker reads of a replica: how far it executed, the
-// header of every executed op, and its state digest now.
+// ExecutedLog is what the commit checker reads of a replica: how far it executed, and the
+// header and prepare of every executed op.
 type ExecutedLog interface {
 	CommitMin() core.Op
 	ExecutedHeader(op core.Op) core.PrepareHeader
-	Digest() core.Checksum
+	ExecutedPrepare(op core.Op) []byte
 }
 
 // Violation is one broken invariant: when, where, which, and the facts that disagree.
@@ -32,19 +32,17 @@ func (v Violation) String() string {
 
 // Commits checks that there is one history: the first replica to execute op n fixes which
 // prepare op n is, and every replica that executes op n later executes the same one; ops
-// execute one at a time, in order, each linking to the one before (the hash chain); and
-// replicas that have executed the same ops hold the same state digest.
+// execute one at a time, in order, each linking to the one before (the hash chain). Each op
+// that becomes canonical is handed to OnCanonical (the model replays it).
 type Commits struct {
-	canonical []core.PrepareHeader // by op; the root at 0
-	digests   []core.Checksum      // by op: the digest after op, when some replica showed it
-	hasDigest []bool
-	checked   []core.Op // per replica: executed ops already compared
+	canonical   []core.PrepareHeader // by op; the root at 0
+	checked     []core.Op            // per replica: executed ops already compared
+	OnCanonical func(op core.Op, prepare []byte)
 }
 
 // NewCommits starts the check for a cluster whose logs begin with root.
 func NewCommits(replicas int, root core.PrepareHeader) *Commits {
-	return &Commits{canonical: []core.PrepareHeader{root}, checked: make([]core.Op, replicas),
-		digests: []core.Checksum{{}}, hasDigest: []bool{false}}
+	return &Commits{canonical: []core.PrepareHeader{root}, checked: make([]core.Op, replicas)}
 }
 
 // Restarted forgets what a replica had executed: it lost its state and executes again.
@@ -56,8 +54,8 @@ func (c *Commits) Canonical() core.Op { return core.Op(len(c.canonical) - 1) }
 // CanonicalHeader returns the header of a canonical op.
 func (c *Commits) CanonicalHeader(op core.Op) core.PrepareHeader { return c.canonical[op] }
 
-// Observe compares what a replica executed since the last look with the canonical history,
-// then its digest with the digest others showed at the same op. It returns every violation.
+// Observe compares what a replica executed since the last look with the canonical history.
+// It returns every violation.
 func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation {
 	var violations []Violation
 	report := func(invariant, format string, args ...any) {
@@ -79,8 +77,9 @@ func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation
 				report("hash chain", "op %d has parent %v, but op %d is %v", op, h.Parent, op-1, c.canonical[op-1].Checksum)
 			}
 			c.canonical = append(c.canonical, h)
-			c.digests = append(c.digests, core.Checksum{})
-			c.hasDigest = append(c.hasDigest, false)
+			if c.OnCanonical != nil {
+				c.OnCanonical(op, log.ExecutedPrepare(op))
+			}
 			continue
 		}
 		if want := c.canonical[op]; h.Checksum != want.Checksum {
@@ -89,11 +88,5 @@ func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation
 		}
 	}
 	c.checked[replica] = commit
-	digest := log.Digest()
-	if !c.hasDigest[commit] {
-		c.digests[commit], c.hasDigest[commit] = digest, true
-	} else if c.digests[commit] != digest {
-		report("convergence", "state digest %v after op %d, others had %v", digest, commit, c.digests[commit])
-	}
 	return violations
 }

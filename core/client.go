@@ -28,6 +28,7 @@ type Client struct {
 
 	onReply   func(op Op, output []byte)
 	onEvicted func()
+	nextID    func() ClientID // the identity to register under after an eviction
 	stats     ClientStats
 }
 
@@ -64,8 +65,12 @@ func NewClient(config Config, id ClientID, bus MessageBus, rand *entropy.Rand,
 		dec: NewDecoder(config.Cluster, config.Replicas), timeout: t, onReply: onReply, onEvicted: onEvicted}
 }
 
-// ID is the client's identity.
+// ID is the client's identity. It changes after an eviction (see onEviction).
 func (c *Client) ID() ClientID { return c.id }
+
+// SetIDSource says where the client gets a new identity after an eviction; by default it
+// draws one from its random stream. (A simulator uses it to keep its routing.)
+func (c *Client) SetIDSource(next func() ClientID) { c.nextID = next }
 
 // Session is the client's current session, 0 before registration.
 func (c *Client) Session() Session { return c.session }
@@ -168,7 +173,11 @@ func (c *Client) onReplyMessage(m *Reply) {
 }
 
 // onEviction ends the session. An operation in flight may or may not have run: the caller
-// hears so, and the next Submit registers a new session.
+// hears so, and the next Submit registers a new session under a new identity. A new
+// identity, not just a new session: replies to the old identity may still be on their way
+// (a new primary replaying its log replies again), among them an old register reply, which
+// a client registering under the same identity could not tell from its own; it would then
+// take the old session's replies for its new requests, the paper's request-number collision.
 func (c *Client) onEviction(m *Eviction) {
 	if m.Client != c.id || c.session == 0 || m.Session != c.session {
 		c.stats.Dropped++
@@ -176,6 +185,11 @@ func (c *Client) onEviction(m *Eviction) {
 	}
 	c.stats.Evictions++
 	c.session, c.request = 0, 0
+	if c.nextID != nil {
+		c.id = c.nextID()
+	} else {
+		c.id = ClientID(c.rand.Uint64() | 1)
+	}
 	inFlight := c.inflight != nil
 	c.inflight = nil
 	c.timeout.stop()

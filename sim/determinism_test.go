@@ -3,7 +3,10 @@ package sim
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/vsrsim/vsrsim/core"
 )
 
 // TestSameSeedSameTrace runs seeds twice and compares trace hashes; one of the runs writes
@@ -54,4 +57,32 @@ func mustRun(t *testing.T, config RunConfig) Result {
 		t.Fatalf("seed %s: %v: %s", config.Seed, r.Verdict, r.Failure)
 	}
 	return r
+}
+
+// divergentKV is the reference store except on one replica, where an append also doubles
+// its value once the value is long enough: a planted bug the checkers must catch.
+type divergentKV struct {
+	*core.KV
+	broken bool
+}
+
+func (d *divergentKV) Apply(op core.Op, timestamp uint64, input []byte, output []byte) []byte {
+	in, err := core.DecodeKV(input)
+	if d.broken && err == nil && in.Op == core.KVAppend && len(d.Get(in.Key)) > 10 {
+		d.KV.Apply(op, timestamp, input, nil)
+	}
+	return d.KV.Apply(op, timestamp, input, output)
+}
+
+func TestPluggedStateMachineDivergenceIsCaught(t *testing.T) {
+	r, err := Run(RunConfig{Seed: "5", Profile: ProfileCalm, StateMachine: func(replica int) core.StateMachine {
+		return &divergentKV{KV: core.NewKV(), broken: replica == 1}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != VerdictCorrectness || !strings.Contains(r.Failure, "convergence") {
+		t.Fatalf("a replica whose state machine diverges: %v %q", r.Verdict, r.Failure)
+	}
+	t.Log(r.Failure)
 }

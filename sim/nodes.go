@@ -40,7 +40,7 @@ func (w *World) start(env *Env) Node {
 	b := &bus{env: env, world: w}
 	if int(env.Process) < w.options.Replicas {
 		index := int(env.Process)
-		replica := core.NewReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(), b, env,
+		replica := core.NewReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
 			env.Rand, env.Life > 0)
 		w.replicas[index] = replica
 		if env.Life > 0 {
@@ -49,9 +49,16 @@ func (w *World) start(env *Env) Node {
 		return replicaNode{replica: replica}
 	}
 	slot := int(env.Process) - w.options.Replicas
-	// Random high bits, the process in the low ones: unique even when every draw is zero.
-	id := core.ClientID(env.Rand.Uint64()<<16 | uint64(env.Process)<<4 | uint64(env.Life&0xf) | 1<<15)
-	w.clientProcess[id] = env.Process
-	client := w.workload.attach(slot, id, b, env)
+	ids := 0
+	nextID := func() core.ClientID {
+		// Random high bits, the process and a counter in the low ones: unique even when
+		// every draw is zero.
+		ids++
+		id := core.ClientID(env.Rand.Uint64()<<24 | uint64(env.Process)<<16 | uint64(ids&0x7fff) | 1<<15)
+		w.clientProcess[id] = env.Process
+		return id
+	}
+	client := w.workload.attach(slot, nextID(), b, env)
+	client.SetIDSource(nextID)
 	return clientNode{client: client}
 }

@@ -19,6 +19,10 @@ type RunConfig struct {
 	Entropy   []byte    // when not nil, every random decision reads from these bytes
 	Trace     io.Writer // the text trace; nil for none
 	Verbose   io.Writer // status changes as they happen; nil for none
+	// StateMachine builds each replica's state machine; nil is the reference key-value
+	// store. The workload and the linearizability checker speak key-value, so another state
+	// machine must accept core.KVInput encodings (a deliberately faulty store, say).
+	StateMachine func(replica int) core.StateMachine
 }
 
 // Prepare resolves a run's seed and options without running it. Its errors are bad input.
@@ -66,7 +70,7 @@ func Run(config RunConfig) (Result, error) {
 				trace.Text(0, TracePanic, fmt.Sprintf("tick %d: panic: %v\n%s", now, recovered, stack))
 			}
 		}()
-		w = newWorld(options, factory, trace, config.Verbose)
+		w = newWorld(options, factory, trace, config.Verbose, config.StateMachine)
 		if trace.Writing() {
 			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)
 			trace.describe = decoder.Describe
@@ -107,6 +111,11 @@ func (w *World) run(result *Result) {
 			return
 		}
 		if w.converged() {
+			w.checkEnd()
+			if len(w.violations) > 0 {
+				w.fail(result, VerdictCorrectness)
+				return
+			}
 			result.Verdict = VerdictPass
 			return
 		}

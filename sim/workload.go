@@ -1,25 +1,14 @@
 package sim
 
 import (
+	"fmt"
 	"strconv"
 
+	"github.com/vsrsim/vsrsim/checker"
 	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simclock"
 )
-
-// HistoryOp is one operation a client invoked: what the checkers judge linearizability by.
-type HistoryOp struct {
-	Client   int           // the client's slot
-	ClientID core.ClientID // the client's identity
-	Invoke   simclock.Tick
-	Response simclock.Tick // 0 while pending
-	Input    core.KVInput
-	Output   core.KVOutput
-	Op       core.Op // where it committed, from the reply
-	Done     bool    // a reply arrived
-	Unknown  bool    // the session was evicted with it in flight: it may or may not have run
-}
 
 // workload issues random key-value operations from every client, one at a time each, until
 // the run's request budget is spent, and records the history.
@@ -28,7 +17,9 @@ type workload struct {
 	rand    *entropy.Rand
 	slots   []clientSlot
 	issued  int
-	history []HistoryOp
+	history []checker.Operation // the client history, in invocation order
+	ids     []core.ClientID     // the client of each history operation
+	replied []int               // history indexes answered this tick, for the checkers
 	keys    []string
 	seen    map[string]string // latest value any get returned per key: material for cas
 	replies uint64
@@ -49,7 +40,7 @@ func newWorkload(w *World, r *entropy.Rand) *workload {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
 	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
-		seen: make(map[string]string), history: make([]HistoryOp, 0, min(w.options.Requests, 1<<16))}
+		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16))}
 }
 
 // attach creates the client of a slot.
@@ -103,9 +94,12 @@ func (wl *workload) tick(now simclock.Tick) {
 		}
 		in := wl.nextInput(slot)
 		s.current = len(wl.history)
-		wl.history = append(wl.history, HistoryOp{Client: slot, ClientID: s.client.ID(), Invoke: now, Input: in})
+		wl.history = append(wl.history, checker.Operation{Client: slot, Invoke: int64(now), Pending: true,
+			Input: checker.FromCoreKV(in)})
+		wl.ids = append(wl.ids, s.client.ID())
 		wl.issued++
 		wl.input = core.EncodeKV(wl.input[:0], in)
+		wl.world.model.Sent(s.client.ID(), wl.input, s.current)
 		wl.world.trace.Record(now, TraceRequest, uint64(slot), uint64(in.Op), uint64(len(wl.input)))
 		if wl.world.trace.Writing() {
 			wl.world.trace.Line(now, "client.request c%d %v %q %q %q", slot, in.Op, in.Key, in.Value, in.Expected)
@@ -119,10 +113,10 @@ var kvOpWeights = []uint64{35, 25, 25, 15} // get, put, append, cas
 func (wl *workload) nextInput(slot int) core.KVInput {
 	r := wl.rand
 	in := core.KVInput{Op: core.KVOp(1 + r.Weighted(kvOpWeights)), Key: wl.keys[r.Int(len(wl.keys))]}
-	if in.Op != core.KVGet {
-		// Unique values: a read names the write it saw, which keeps checking fast.
-		in.Value = "c" + strconv.Itoa(slot) + "." + strconv.Itoa(len(wl.history)) + ";"
-	}
+	// Unique values: a read names the write it saw, which keeps checking fast; and every
+	// request body is unique (a get carries a tag the store ignores), which names the
+	// request behind every execution.
+	in.Value = "c" + strconv.Itoa(slot) + "." + strconv.Itoa(len(wl.history)) + ";"
 	if in.Op == core.KVCas {
 		in.Expected = wl.seen[in.Key]
 	}
@@ -137,13 +131,15 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 	now := wl.world.kernel.Now()
 	h := &wl.history[s.current]
 	out, err := core.DecodeKVOutput(output)
-	if err != nil {
-		panic("sim: a reply's output does not decode: " + err.Error())
+	if err != nil || out.Invalid {
+		panic(fmt.Sprintf("sim: a reply's output is not a valid key-value output: %v %+v", err, out))
 	}
-	h.Output, h.Op, h.Response, h.Done = out, op, now, true
-	if h.Input.Op == core.KVGet {
+	h.Output = checker.KVOutput{Value: out.Value, Swapped: out.Swapped}
+	h.OpNumber, h.Response, h.Pending = uint64(op), int64(now), false
+	if h.Input.Op == checker.OpGet {
 		wl.seen[h.Input.Key] = out.Value
 	}
+	wl.replied = append(wl.replied, s.current)
 	s.current = -1
 	s.next = now + simclock.Tick(wl.rand.ExpTicks(0, wl.world.options.RequestMeanTicks))
 	wl.replies++
@@ -155,9 +151,7 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 
 func (wl *workload) onEvicted(slot int) {
 	s := &wl.slots[slot]
-	if s.current >= 0 {
-		wl.history[s.current].Unknown = true
-	}
+	// The operation in flight stays pending: it may or may not have run.
 	s.current = -1
 	wl.evicted++
 	now := wl.world.kernel.Now()

@@ -25,6 +25,10 @@ type World struct {
 	clientProcess map[core.ClientID]simnet.Process
 	workload      *workload
 	commits       *checker.Commits
+	model         *checker.Model
+	normalViewMax []core.View // per replica, across restarts
+
+	stateMachine func(replica int) core.StateMachine
 
 	observed    []replicaStatus // per replica, as of the last tick: to trace changes
 	viewStarted core.View       // the highest view some primary started
@@ -44,20 +48,25 @@ type replicaStatus struct {
 }
 
 // newWorld builds a world; the options must be valid.
-func newWorld(options Options, factory entropy.Factory, trace *Trace, verbose io.Writer) *World {
-	w := &World{options: options, entropy: factory, trace: trace, verbose: verbose,
+func newWorld(options Options, factory entropy.Factory, trace *Trace, verbose io.Writer,
+	stateMachine func(replica int) core.StateMachine) *World {
+	w := &World{options: options, entropy: factory, trace: trace, verbose: verbose, stateMachine: stateMachine,
 		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
 		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
-	root, _ := core.RootPrepare(w.config.Cluster, w.config.Replicas)
-	w.commits = checker.NewCommits(options.Replicas, root)
+	w.initCheckers()
 	w.workload = newWorkload(w, factory.Stream("workload"))
 	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,
 		Start: w.start, Healthy: w.healthy})
 	return w
 }
 
-func (w *World) newStateMachine() core.StateMachine { return core.NewKV() }
+func (w *World) newStateMachine(replica int) core.StateMachine {
+	if w.stateMachine != nil {
+		return w.stateMachine(replica)
+	}
+	return core.NewKV()
+}
 
 // healthy reports whether a running replica holds its whole log (see core.Replica.Healthy).
 func (w *World) healthy(p simnet.Process) bool { return w.replicas[p].Healthy() }
@@ -72,22 +81,20 @@ func (w *World) step() {
 
 // observe checks and traces every running replica after the tick.
 func (w *World) observe() {
-	now := w.kernel.Now()
 	for i, r := range w.replicas {
 		state := w.kernel.State(simnet.Process(i))
 		up := state != StateCrashed
 		seen := replicaStatus{up: up}
 		if up {
 			seen = replicaStatus{status: r.Status(), view: r.View(), op: r.Op(), commitMin: r.CommitMin(), up: true}
-			if v := w.commits.Observe(uint64(now), i, r); len(v) > 0 {
-				w.violations = append(w.violations, v...)
-			}
+			w.checkReplica(i, r)
 		}
 		if seen != w.observed[i] {
 			w.statusChanged(i, w.observed[i], seen)
 			w.observed[i] = seen
 		}
 	}
+	w.checkReplies()
 }
 
 func (w *World) statusChanged(i int, before, after replicaStatus) {

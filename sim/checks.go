@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/vsrsim/vsrsim/checker"
+	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/simnet"
+)
+
+// The world's checkers, run every tick (shared/design/checkers.md): one history and the
+// hash chain (checker.Commits); an independent model replaying the canonical history
+// (checker.Model: no phantoms, exactly once, convergence of every replica's state); each
+// reply checked as it arrives (durability, linearizability of its result); a replica never
+// normal in a view below one it was normal in (it never takes back a prepare_ok); and, at
+// the end, the real-time order of the whole client history.
+
+// initCheckers wires the checkers of a new world.
+func (w *World) initCheckers() {
+	root, _ := core.RootPrepare(w.config.Cluster, w.config.Replicas)
+	w.commits = checker.NewCommits(w.options.Replicas, root)
+	w.model = checker.NewModel(w.config.ClientTableMax)
+	w.commits.OnCanonical = func(op core.Op, prepare []byte) {
+		w.violations = append(w.violations, w.model.Apply(uint64(w.kernel.Now()), op, prepare)...)
+	}
+	w.normalViewMax = make([]core.View, w.options.Replicas)
+}
+
+// checkReplica checks one running replica after a tick.
+func (w *World) checkReplica(i int, r *core.Replica) {
+	now := uint64(w.kernel.Now())
+	w.violations = append(w.violations, w.commits.Observe(now, i, r)...)
+	w.violations = append(w.violations, w.model.CheckDigest(now, i, r.CommitMin(), r.Digest())...)
+	if r.Status() != core.StatusNormal {
+		return
+	}
+	if r.View() < w.normalViewMax[i] {
+		w.violations = append(w.violations, checker.Violation{Tick: now, Replica: i, Invariant: "no ack taken back",
+			Detail: fmt.Sprintf("normal in view %d after having been normal (and acknowledging) in view %d",
+				r.View(), w.normalViewMax[i])})
+	}
+	w.normalViewMax[i] = max(w.normalViewMax[i], r.View())
+}
+
+// checkReplies checks the replies that arrived this tick.
+func (w *World) checkReplies() {
+	for _, i := range w.workload.replied {
+		w.violations = append(w.violations, checker.CheckReply(w.workload.history, i, w.model)...)
+	}
+	w.workload.replied = w.workload.replied[:0]
+}
+
+// checkEnd runs the checks that need the whole run: the real-time order of the history
+// against the commit order, and every replica still up against the model.
+func (w *World) checkEnd() {
+	w.violations = append(w.violations, checker.CheckWitness(w.workload.history, w.model)...)
+	for i, r := range w.replicas {
+		if w.kernel.State(simnet.Process(i)) != StateCrashed {
+			w.checkReplica(i, r)
+		}
+	}
+}
