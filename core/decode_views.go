@@ -58,8 +58,9 @@ func (d *Decoder) doViewChange(body []byte) error {
 	switch {
 	case m.View == 0 || m.LogView >= m.View:
 		return invalid("do_view_change for view %d with log view %d", m.View, m.LogView)
-	case (len(headers) == 0) != (m.Op == 0) || m.Commit > m.Op:
-		return invalid("do_view_change at op %d, commit %d, with %d headers", m.Op, m.Commit, len(headers))
+	case (len(headers) == 0) != (m.Op == 0):
+		// Commit may exceed Op: a lagging backup can know ops committed that it lacks.
+		return invalid("do_view_change at op %d with %d headers", m.Op, len(headers))
 	case len(headers) < 64 && m.Present>>len(headers) != 0:
 		return invalid("do_view_change present bits beyond its headers")
 	}

@@ -106,8 +106,8 @@ func (r *Replica) onRequest(m *Request) {
 		r.drop() // already queued or prepared: its reply comes when it commits
 		return
 	}
-	if len(r.primary.queue) >= r.config.RequestQueueMax {
-		r.drop()
+	if len(r.primary.queue) >= r.config.RequestQueueMax || batchSize(m) > r.config.MessageSizeMax-HeaderSize {
+		r.drop() // the queue is full, or the request could never fit in a prepare
 		return
 	}
 	queued := *m
