@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 
+	"github.com/vsrsim/vsrsim/checker"
+
 	"github.com/vsrsim/vsrsim/simnet"
 )
 
@@ -44,17 +46,21 @@ func (v *Verdict) UnmarshalText(text []byte) error {
 
 // Result is what a run reports: the JSON object of shared/design/cli.md.
 type Result struct {
-	Seed        string  `json:"seed"`
-	Profile     string  `json:"profile"`
-	Verdict     Verdict `json:"verdict"`
-	Failure     string  `json:"failure"`
-	TraceHash   string  `json:"trace_hash"`
-	Ticks       uint64  `json:"ticks"`
-	WallSeconds float64 `json:"wall_seconds"`
-	Options     Options `json:"options"`
-	Stats       Stats   `json:"stats"`
+	Seed        string        `json:"seed"`
+	Profile     string        `json:"profile"`
+	Verdict     Verdict       `json:"verdict"`
+	Failure     string        `json:"failure"`
+	TraceHash   string        `json:"trace_hash"`
+	Ticks       uint64        `json:"ticks"`
+	WallSeconds float64       `json:"wall_seconds"`
+	Options     Options       `json:"options"`
+	Stats       Stats         `json:"stats"`
+	Vacuity     Vacuity       `json:"vacuity"`
+	Liveness    LivenessPhase `json:"liveness"`
 	// Violations lists every violation found, one line each; Failure is the first.
 	Violations []string `json:"violations,omitempty"`
+	// History is the client history, for check-history and porcupine's visualisation.
+	History []checker.Operation `json:"-"`
 	// Stack is the stack of a panic inside the simulation (verdict crash).
 	Stack string `json:"stack,omitempty"`
 }
@@ -93,5 +99,20 @@ type StorageStats struct {
 	LostWrites        uint64 `json:"lost_writes"`
 }
 
-// Vacuous reports whether the run proved little: it committed no request.
-func (r *Result) Vacuous() bool { return r.Stats.RequestsCommitted == 0 }
+// Vacuous reports whether the run proved little: it committed no request, or none of the
+// fault classes its options enabled ever struck.
+func (r *Result) Vacuous() bool { return r.Vacuity.Vacuous }
+
+// LivenessPhase is what the liveness phase did: which replicas it healed into a core, how
+// long the core took to converge, and whether it did.
+type LivenessPhase struct {
+	Reached   bool   `json:"reached"` // the safety phase ended without a violation
+	Core      []int  `json:"core"`
+	Ticks     uint64 `json:"ticks"`
+	Converged bool   `json:"converged"`
+	Pending   int    `json:"pending_at_start"` // requests in flight when the faults stopped
+	// Excuses counts stalls excused by a named reason outside the fault model. The fault
+	// model as it stands (no storage; a quorum always keeps its state) leaves nothing to
+	// excuse, so there are none: every stall of the core is a liveness failure.
+	Excuses map[string]uint64 `json:"excuses"`
+}

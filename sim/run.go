@@ -23,6 +23,8 @@ type RunConfig struct {
 	// store. The workload and the linearizability checker speak key-value, so another state
 	// machine must accept core.KVInput encodings (a deliberately faulty store, say).
 	StateMachine func(replica int) core.StateMachine
+
+	uncheckedForBenchmark bool // measure the world without its checkers; tests only
 }
 
 // Prepare resolves a run's seed and options without running it. Its errors are bad input.
@@ -71,6 +73,7 @@ func Run(config RunConfig) (Result, error) {
 			}
 		}()
 		w = newWorld(options, factory, trace, config.Verbose, config.StateMachine)
+		w.unchecked = config.uncheckedForBenchmark
 		if trace.Writing() {
 			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)
 			trace.describe = decoder.Describe
@@ -148,6 +151,17 @@ func (w *World) fillStats(result *Result) {
 	s.Clock = w.kernel.ClockStats()
 	result.Stats = s
 	result.Ticks = uint64(w.kernel.Now())
+	result.Vacuity = vacuity(&w.options, &result.Stats)
+	result.History = w.workload.history
+	result.Liveness.Excuses = map[string]uint64{}
+	if w.phase == "liveness" {
+		result.Liveness.Reached, result.Liveness.Ticks = true, s.LivenessTicks
+		result.Liveness.Converged = result.Verdict == VerdictPass
+		for _, p := range w.core {
+			result.Liveness.Core = append(result.Liveness.Core, int(p))
+		}
+		result.Liveness.Pending = w.pendingAtLiveness
+	}
 }
 
 // requestsCommitted counts the client requests in the canonical history that ran through

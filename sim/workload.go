@@ -99,7 +99,9 @@ func (wl *workload) tick(now simclock.Tick) {
 		wl.ids = append(wl.ids, s.client.ID())
 		wl.issued++
 		wl.input = core.EncodeKV(wl.input[:0], in)
-		wl.world.model.Sent(s.client.ID(), wl.input, s.current)
+		if !wl.world.unchecked {
+			wl.world.model.Sent(s.client.ID(), wl.input, s.current)
+		}
 		wl.world.trace.Record(now, TraceRequest, uint64(slot), uint64(in.Op), uint64(len(wl.input)))
 		if wl.world.trace.Writing() {
 			wl.world.trace.Line(now, "client.request c%d %v %q %q %q", slot, in.Op, in.Key, in.Value, in.Expected)

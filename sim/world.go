@@ -29,14 +29,16 @@ type World struct {
 	normalViewMax []core.View // per replica, across restarts
 
 	stateMachine func(replica int) core.StateMachine
+	unchecked    bool // no checkers: only to measure what they cost
 
-	observed    []replicaStatus // per replica, as of the last tick: to trace changes
-	viewStarted core.View       // the highest view some primary started
-	stats       Stats
-	violations  []checker.Violation
-	phase       string // "safety" or "liveness"
-	livenessAt  uint64 // tick at which the liveness phase began
-	core        []simnet.Process
+	observed          []replicaStatus // per replica, as of the last tick: to trace changes
+	viewStarted       core.View       // the highest view some primary started
+	stats             Stats
+	violations        []checker.Violation
+	phase             string // "safety" or "liveness"
+	livenessAt        uint64 // tick at which the liveness phase began
+	core              []simnet.Process
+	pendingAtLiveness int
 }
 
 type replicaStatus struct {
@@ -87,14 +89,18 @@ func (w *World) observe() {
 		seen := replicaStatus{up: up}
 		if up {
 			seen = replicaStatus{status: r.Status(), view: r.View(), op: r.Op(), commitMin: r.CommitMin(), up: true}
-			w.checkReplica(i, r)
+			if !w.unchecked {
+				w.checkReplica(i, r)
+			}
 		}
 		if seen != w.observed[i] {
 			w.statusChanged(i, w.observed[i], seen)
 			w.observed[i] = seen
 		}
 	}
-	w.checkReplies()
+	if !w.unchecked {
+		w.checkReplies()
+	}
 }
 
 func (w *World) statusChanged(i int, before, after replicaStatus) {
@@ -193,6 +199,7 @@ func (w *World) startLiveness() {
 	w.phase = "liveness"
 	w.livenessAt = uint64(w.kernel.Now())
 	w.workload.closed = true
+	w.pendingAtLiveness = w.workload.pending()
 	now := w.kernel.Now()
 	w.trace.Record(now, TracePhase, uint64(size))
 	if w.trace.Writing() {

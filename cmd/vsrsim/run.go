@@ -72,7 +72,7 @@ func (rf *runFlags) parseProfile() (sim.Profile, error) {
 func newRunCommand() *cobra.Command {
 	var rf runFlags
 	var jsonOut, verbose, force bool
-	var tracePath, pprofPath string
+	var tracePath, pprofPath, historyPath string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run one seed: the safety phase, then the liveness phase",
@@ -118,6 +118,14 @@ func newRunCommand() *cobra.Command {
 				return usageErrorf("%v", err)
 			}
 			report(os.Stderr, &result, &rf)
+			if historyPath != "" {
+				if err := writeHistory(historyPath, &result, force); err != nil {
+					return usageErrorf("--history: %v", err)
+				}
+			}
+			if linearizabilityFailure(&result) {
+				visualize(&result, historyPath, force)
+			}
 			if jsonOut {
 				if err := writeJSON(result); err != nil {
 					return err
@@ -132,6 +140,7 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "stream replica status changes to stderr")
 	cmd.Flags().BoolVar(&force, "force", false, "replace output files that exist")
 	cmd.Flags().StringVar(&pprofPath, "pprof", "", "write a CPU profile of the run to this file (go tool pprof)")
+	cmd.Flags().StringVar(&historyPath, "history", "", "write the client history to this file as JSON (vsrsim check-history reads it)")
 	return cmd
 }
 

@@ -1,0 +1,62 @@
+package sim
+
+import "github.com/vsrsim/vsrsim/simnet"
+
+// Vacuity says whether a run proved anything: a run that committed nothing, or whose
+// options enabled fault classes of which none ever struck, shows little (checkers.md).
+type Vacuity struct {
+	Committed uint64            `json:"committed"`
+	Enabled   []string          `json:"faults_enabled"` // classes the options switched on
+	Injected  map[string]uint64 `json:"faults_injected"`
+	Silent    []string          `json:"faults_silent"` // enabled, yet never injected
+	Vacuous   bool              `json:"vacuous"`
+}
+
+// faultCount is how a fault class shows in the stats.
+var faultCounts = []struct {
+	class   faultClass
+	enabled func(o *Options) bool
+	count   func(s *Stats) uint64
+}{
+	{classLoss, func(o *Options) bool { return !o.Network.LossProbability.IsZero() },
+		func(s *Stats) uint64 { return s.Network.DroppedLoss }},
+	{classDuplicate, func(o *Options) bool { return !o.Network.DuplicateProbability.IsZero() },
+		func(s *Stats) uint64 { return s.Network.Duplicated }},
+	{classCorrupt, func(o *Options) bool { return !o.Network.CorruptProbability.IsZero() },
+		func(s *Stats) uint64 { return s.Network.Corrupted }},
+	{classMisroute, func(o *Options) bool { return !o.Network.MisrouteProbability.IsZero() },
+		func(s *Stats) uint64 { return s.Network.Misrouted }},
+	{classCapacity, func(o *Options) bool { return o.Network.LinkCapacity < simnet.LinkCapacityMax },
+		func(s *Stats) uint64 { return s.Network.DroppedOverflow }},
+	{classClog, func(o *Options) bool { return !o.Network.ClogProbability.IsZero() && o.Network.ClogMeanTicks > 0 },
+		func(s *Stats) uint64 { return s.Network.Clogs }},
+	{classPartition, func(o *Options) bool {
+		return o.Network.PartitionMode != simnet.PartitionNone && !o.Network.PartitionProbability.IsZero() && o.Replicas > 1
+	}, func(s *Stats) uint64 { return s.Network.Partitions }},
+	{classClockSkew, func(o *Options) bool { return o.ClockSkewMaxMs > 0 || o.ClockDriftMaxPPM > 0 },
+		func(s *Stats) uint64 { return uint64(s.Clock.MaxSkewMs) }},
+	{classClockJump, func(o *Options) bool { return o.ClockJumpMaxMs > 0 },
+		func(s *Stats) uint64 { return s.Clock.Jumps }},
+	{classCrash, func(o *Options) bool { return !o.CrashProbability.IsZero() && (o.Replicas-1)/2 > 0 },
+		func(s *Stats) uint64 { return s.Crashes }},
+	{classPause, func(o *Options) bool { return !o.PauseProbability.IsZero() && (o.Replicas-1)/2 > 0 },
+		func(s *Stats) uint64 { return s.Pauses }},
+}
+
+// vacuity sums up what the run exercised.
+func vacuity(o *Options, s *Stats) Vacuity {
+	v := Vacuity{Committed: s.RequestsCommitted, Injected: map[string]uint64{}, Enabled: []string{}, Silent: []string{}}
+	for _, f := range faultCounts {
+		if !f.enabled(o) {
+			continue
+		}
+		name := faultClassNames[f.class]
+		v.Enabled = append(v.Enabled, name)
+		v.Injected[name] = f.count(s)
+		if v.Injected[name] == 0 {
+			v.Silent = append(v.Silent, name)
+		}
+	}
+	v.Vacuous = v.Committed == 0 || (len(v.Enabled) > 0 && len(v.Silent) == len(v.Enabled))
+	return v
+}
