@@ -41,6 +41,11 @@ func (r *Replica) onPrepare(m *Prepare) {
 		r.drop()
 		return
 	}
+	if r.bug(BugAckUnheld) && r.status == StatusNormal && !r.isPrimary() && h.Op > r.commitMin {
+		m := PrepareOk{Replica: r.index, View: r.view, Op: h.Op, Commit: r.commitMin, Prepare: h.Checksum}
+		r.bus.SendToReplica(r.primaryIndex(), r.enc.PrepareOk(&m))
+		r.journal.messages[h.Op] = nil
+	}
 	if r.status == StatusNormal && h.Commit > r.commitMax {
 		r.commitMax = h.Commit
 	}

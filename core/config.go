@@ -26,6 +26,8 @@ type Config struct {
 	ClientRequestTicks   uint64 // a client's first retry
 	ClientRequestMax     uint64 // and its longest wait between retries
 	ClientBroadcastAfter int    // after this many retries a client asks every replica
+
+	Bugs Bug // deliberate defects, for testing the tester (bugs.go); zero in any real use
 }
 
 // DefaultConfig is the configuration for a cluster of the given size.

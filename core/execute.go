@@ -65,7 +65,7 @@ func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
 			r.sendEviction(m.Client, m.Session) // evicted while this request waited
 		}
 		return
-	case m.Request <= entry.request:
+	case m.Request <= entry.request && !r.bug(BugDuplicateRequests):
 		return // it ran already: executing it again would break exactly-once
 	case m.Request > entry.request+1:
 		return // a gap in a session's numbers: never sent by a correct client
@@ -73,6 +73,11 @@ func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
 	r.output = r.sm.Apply(h.Op, h.Timestamp, m.Body, r.output[:0])
 	r.stats.RequestsExecuted++
 	reply := r.encodeReply(m, h, entry.session, r.output)
+	if m.Request <= entry.request { // only with BugDuplicateRequests
+		entry.reply = reply
+		r.replied(m, reply)
+		return
+	}
 	entry.update(m.Request, reply, h.Op, index)
 	r.replied(m, reply)
 }

@@ -99,10 +99,11 @@ func (r *Replica) onRequest(m *Request) {
 		r.sendEviction(m.Client, m.Session) // evicted, or a session from before a restart
 		return
 	}
-	if entry != nil && r.answered(m, entry) {
+	duplicates := r.bug(BugDuplicateRequests) && m.Operation == OperationApply
+	if entry != nil && !duplicates && r.answered(m, entry) {
 		return
 	}
-	if last, ok := r.primary.inflight[m.Client]; ok && last.session == m.Session && last.request >= m.Request {
+	if last, ok := r.primary.inflight[m.Client]; ok && !duplicates && last.session == m.Session && last.request >= m.Request {
 		r.drop() // already queued or prepared: its reply comes when it commits
 		return
 	}
@@ -229,7 +230,11 @@ func (r *Replica) onPrepareOk(m *PrepareOk) {
 func (r *Replica) commitPipeline() {
 	p := &r.primary
 	committed := false
-	for len(p.pipeline) > 0 && p.pipeline[0].acks.count() >= r.config.QuorumReplication() {
+	quorum := r.config.QuorumReplication()
+	if r.bug(BugCommitWithoutQuorum) {
+		quorum = max(quorum-1, 1)
+	}
+	for len(p.pipeline) > 0 && p.pipeline[0].acks.count() >= quorum {
 		entry := p.pipeline[0]
 		if entry.op != r.commitMax+1 || !entry.acks.has(r.index) {
 			panic(fmt.Sprintf("core: committing op %d after %d, acks %b", entry.op, r.commitMax, entry.acks))

@@ -67,7 +67,11 @@ func (r *Replica) installBestLog() {
 	commit := r.commitMax
 	for i := range vc.dvcs {
 		d := &vc.dvcs[i]
-		if d.logView > best.logView || (d.logView == best.logView && d.op > best.op) {
+		better := d.logView > best.logView || (d.logView == best.logView && d.op > best.op)
+		if r.bug(BugShortestLog) {
+			better = d.op < best.op
+		}
+		if better {
 			best = d
 		}
 		commit = max(commit, d.commit)
@@ -98,7 +102,7 @@ func (r *Replica) primaryRepairStep() {
 		if j.messages[op] != nil {
 			continue
 		}
-		if r.nacks(op, j.header(op).Checksum) >= r.quorumNack() {
+		if r.nacks(op, j.header(op).Checksum) >= r.quorumNack() || r.bug(BugTruncateWithoutNacks) {
 			j.truncate(op - 1)
 			break
 		}

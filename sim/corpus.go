@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 )
 
@@ -20,6 +21,7 @@ type CorpusEntry struct {
 	Profile string            `json:"profile,omitempty"` // default swarm
 	Options map[string]string `json:"options,omitempty"` // knobs that differ from the seed's draws
 	Entropy string            `json:"entropy,omitempty"` // base64 choice stream that replaces the seed's streams
+	Bugs    string            `json:"bugs,omitempty"`    // deliberate defects (core.Bug names): the checkers must catch them
 	Expect  string            `json:"expect"`            // the verdict the entry must give
 	Failure string            `json:"failure,omitempty"` // for a failing verdict: text the failure must contain
 	Found   string            `json:"found,omitempty"`   // when, how and where it was found
@@ -62,6 +64,9 @@ func (e *CorpusEntry) RunConfig() (RunConfig, error) {
 	}
 	var err error
 	if config.Profile, err = ParseProfile(profile); err != nil {
+		return config, err
+	}
+	if config.Bugs, err = core.ParseBugs(e.Bugs); err != nil {
 		return config, err
 	}
 	if e.Entropy != "" {

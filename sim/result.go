@@ -48,6 +48,7 @@ func (v *Verdict) UnmarshalText(text []byte) error {
 type Result struct {
 	Seed        string        `json:"seed"`
 	Profile     string        `json:"profile"`
+	Bugs        string        `json:"bugs,omitempty"` // deliberate defects the replicas were built with
 	Verdict     Verdict       `json:"verdict"`
 	Failure     string        `json:"failure"`
 	TraceHash   string        `json:"trace_hash"`

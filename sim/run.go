@@ -23,6 +23,9 @@ type RunConfig struct {
 	// store. The workload and the linearizability checker speak key-value, so another state
 	// machine must accept core.KVInput encodings (a deliberately faulty store, say).
 	StateMachine func(replica int) core.StateMachine
+	// Bugs builds every replica with deliberate defects (core.Bug): to show the checkers
+	// find them. A run with a bug is expected to fail.
+	Bugs core.Bug
 
 	uncheckedForBenchmark bool // measure the world without its checkers; tests only
 }
@@ -57,7 +60,7 @@ func Run(config RunConfig) (Result, error) {
 		return Result{}, err
 	}
 	trace := newTrace(config.Trace, nil)
-	result := Result{Seed: config.Seed, Profile: config.Profile.String(), Options: options}
+	result := Result{Seed: config.Seed, Profile: config.Profile.String(), Options: options, Bugs: config.Bugs.String()}
 	var w *World
 	func() {
 		defer func() {
@@ -72,7 +75,7 @@ func Run(config RunConfig) (Result, error) {
 				trace.Text(0, TracePanic, fmt.Sprintf("tick %d: panic: %v\n%s", now, recovered, stack))
 			}
 		}()
-		w = newWorld(options, factory, trace, config.Verbose, config.StateMachine)
+		w = newWorld(options, factory, trace, config.Verbose, config.StateMachine, config.Bugs)
 		w.unchecked = config.uncheckedForBenchmark
 		if trace.Writing() {
 			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)

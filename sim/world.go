@@ -51,11 +51,12 @@ type replicaStatus struct {
 
 // newWorld builds a world; the options must be valid.
 func newWorld(options Options, factory entropy.Factory, trace *Trace, verbose io.Writer,
-	stateMachine func(replica int) core.StateMachine) *World {
+	stateMachine func(replica int) core.StateMachine, bugs core.Bug) *World {
 	w := &World{options: options, entropy: factory, trace: trace, verbose: verbose, stateMachine: stateMachine,
 		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
 		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
+	w.config.Bugs = bugs
 	w.initCheckers()
 	w.workload = newWorkload(w, factory.Stream("workload"))
 	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,

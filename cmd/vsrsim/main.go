@@ -1,6 +1,3 @@
-// Command vsrsim runs deterministic simulations of a Viewstamped Replication cluster.
-//
-// See doc.go for the commands and shared/design/cli.md for the contract they keep.
 package main
 
 import (

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/sim"
 )
 
@@ -21,6 +23,7 @@ import (
 type runFlags struct {
 	seed    string
 	profile string
+	bugs    string
 	knobs   []*knobFlag
 }
 
@@ -43,6 +46,8 @@ func (rf *runFlags) register(flags *pflag.FlagSet, withSeed bool) {
 		flags.StringVar(&rf.seed, "seed", "", "seed: a decimal uint64 or a 40-hex commit SHA (default: drawn and printed)")
 	}
 	flags.StringVar(&rf.profile, "profile", "swarm", "swarm (every knob drawn), calm (no faults) or performance")
+	flags.StringVar(&rf.bugs, "bug", "", "build the replicas with deliberate bugs, to see the checkers find them: "+
+		strings.Join(core.BugNames(), ", "))
 	for _, info := range sim.Knobs() {
 		f := &knobFlag{info: info}
 		rf.knobs = append(rf.knobs, f)
@@ -59,6 +64,23 @@ func (rf *runFlags) overrides() []sim.Override {
 		}
 	}
 	return list
+}
+
+// config builds the run a seed and these flags describe.
+func (rf *runFlags) config(seed string) (sim.RunConfig, error) {
+	profile, err := rf.parseProfile()
+	if err != nil {
+		return sim.RunConfig{}, err
+	}
+	bugs, err := core.ParseBugs(rf.bugs)
+	if err != nil {
+		return sim.RunConfig{}, usageErrorf("--bug: %v", err)
+	}
+	config := sim.RunConfig{Seed: seed, Profile: profile, Overrides: rf.overrides(), Bugs: bugs}
+	if _, _, err := sim.Prepare(config); err != nil {
+		return sim.RunConfig{}, usageErrorf("%v", err)
+	}
+	return config, nil
 }
 
 func (rf *runFlags) parseProfile() (sim.Profile, error) {
@@ -81,17 +103,13 @@ func newRunCommand() *cobra.Command {
 			"Exit codes: 0 pass, 10 correctness, 11 liveness, 12 crash, 2 bad input.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			profile, err := rf.parseProfile()
-			if err != nil {
-				return err
-			}
 			if rf.seed == "" {
 				rf.seed = drawSeed()
 				fmt.Fprintf(os.Stderr, "vsrsim: seed %s\n", rf.seed)
 			}
-			config := sim.RunConfig{Seed: rf.seed, Profile: profile, Overrides: rf.overrides()}
-			if _, _, err := sim.Prepare(config); err != nil {
-				return usageErrorf("%v", err)
+			config, err := rf.config(rf.seed)
+			if err != nil {
+				return err
 			}
 			if tracePath != "" {
 				f, err := createExclusive(tracePath, force)
@@ -184,7 +202,11 @@ func report(w io.Writer, r *sim.Result, rf *runFlags) {
 	if r.Stack != "" {
 		fmt.Fprintf(w, "%s\n", r.Stack)
 	}
-	fmt.Fprintf(w, "reproduce: vsrsim run --seed %s --profile %s%s\n", r.Seed, r.Profile, overrideFlags(rf))
+	bugs := ""
+	if r.Bugs != "" {
+		bugs = " --bug " + r.Bugs
+	}
+	fmt.Fprintf(w, "reproduce: vsrsim run --seed %s --profile %s%s%s\n", r.Seed, r.Profile, bugs, overrideFlags(rf))
 }
 
 func overrideFlags(rf *runFlags) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/sim"
 )
@@ -38,6 +39,7 @@ type swarmPlan struct {
 	workers   int
 	profile   sim.Profile
 	overrides []sim.Override
+	bugs      core.Bug
 }
 
 func newSwarmCommand() *cobra.Command {
@@ -85,14 +87,11 @@ func newSwarmCommand() *cobra.Command {
 
 func (sf *swarmFlags) plan(rf *runFlags) (swarmPlan, error) {
 	var p swarmPlan
-	var err error
-	if p.profile, err = rf.parseProfile(); err != nil {
+	config, err := rf.config("1")
+	if err != nil {
 		return p, err
 	}
-	p.overrides = rf.overrides()
-	if _, _, err := sim.Prepare(sim.RunConfig{Seed: "1", Profile: p.profile, Overrides: p.overrides}); err != nil {
-		return p, usageErrorf("%v", err)
-	}
+	p.profile, p.overrides, p.bugs = config.Profile, config.Overrides, config.Bugs
 	switch {
 	case sf.seeds == 0 && sf.duration == "":
 		return p, usageErrorf("say how much to run: --seeds N or --duration D")
@@ -174,7 +173,7 @@ func runSwarm(p swarmPlan, out string) swarmReport {
 		go func() {
 			defer wg.Done()
 			for k := range jobs {
-				r, err := runTimed(sim.RunConfig{Seed: p.seed(k), Profile: p.profile, Overrides: p.overrides})
+				r, err := runTimed(sim.RunConfig{Seed: p.seed(k), Profile: p.profile, Overrides: p.overrides, Bugs: p.bugs})
 				results <- swarmJob{k: k, result: r, err: err}
 			}
 		}()
@@ -258,7 +257,7 @@ func writeFailure(out string, p swarmPlan, seed string, res *sim.Result) {
 	for _, o := range p.overrides {
 		options[o.Name] = o.Value
 	}
-	e := sim.CorpusEntry{Seed: seed, Profile: p.profile.String(), Options: options, Expect: res.Verdict.String(),
+	e := sim.CorpusEntry{Seed: seed, Profile: p.profile.String(), Options: options, Bugs: p.bugs.String(), Expect: res.Verdict.String(),
 		Failure: res.Failure, Found: fmt.Sprintf("%s by vsrsim swarm", time.Now().UTC().Format("2006-01-02"))}
 	path := filepath.Join(out, fmt.Sprintf("seed-%s.json", seed))
 	if err := sim.WriteCorpusEntry(path, &e); err != nil {

@@ -1,0 +1,86 @@
+package core
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Bug is a deliberate defect a replica can be built with. The simulator uses them to test
+// itself: a run with a bug switched on must fail, so the checkers are shown to find real
+// protocol bugs, not only the ones they were written for (mutation testing), and how many
+// seeds it takes to find each is a published figure of the tool. A cluster built for use
+// never sets one; every bug is one guarded line at the place a correct replica does the
+// right thing.
+type Bug uint32
+
+const (
+	// BugCommitWithoutQuorum: the primary commits an op one acknowledgement short of a
+	// replication quorum (VRR §4.1 step 5).
+	BugCommitWithoutQuorum Bug = 1 << iota
+	// BugAckUnheld: a backup acknowledges a prepare, then drops its body (acknowledging
+	// before the prepare is safe: VRR §4.1 step 4 appends first).
+	BugAckUnheld
+	// BugDuplicateRequests: the primary prepares a client's retry again instead of dropping
+	// it or answering from the client table, and execution runs it again.
+	BugDuplicateRequests
+	// BugShortestLog: the new primary installs the do_view_change log with the lowest op,
+	// not the highest (VRR §4.2 step 3).
+	BugShortestLog
+	// BugTruncateWithoutNacks: the new primary truncates an op it lacks without a nack
+	// quorum proving it uncommitted.
+	BugTruncateWithoutNacks
+	bugEnd
+)
+
+var bugNames = map[Bug]string{
+	BugCommitWithoutQuorum:  "commit-without-quorum",
+	BugAckUnheld:            "ack-unheld",
+	BugDuplicateRequests:    "duplicate-requests",
+	BugShortestLog:          "shortest-log",
+	BugTruncateWithoutNacks: "truncate-without-nacks",
+}
+
+// BugNames lists every bug by name, sorted.
+func BugNames() []string {
+	var names []string
+	// map order: the names are sorted below.
+	for _, name := range bugNames {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ParseBugs reads a comma-separated list of bug names ("" is none).
+func ParseBugs(text string) (Bug, error) {
+	var bugs Bug
+	for _, name := range strings.Split(text, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		found := false
+		for b := Bug(1); b < bugEnd; b <<= 1 {
+			if bugNames[b] == name {
+				bugs, found = bugs|b, true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("unknown bug %q: want one of %s", name, strings.Join(BugNames(), ", "))
+		}
+	}
+	return bugs, nil
+}
+
+func (b Bug) String() string {
+	var names []string
+	for bit := Bug(1); bit < bugEnd; bit <<= 1 {
+		if b&bit != 0 {
+			names = append(names, bugNames[bit])
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func (r *Replica) bug(b Bug) bool { return r.config.Bugs&b != 0 }
