@@ -34,4 +34,3 @@ func TestPlantedBugsAreFound(t *testing.T) {
 		})
 	}
 }
-
