@@ -51,6 +51,7 @@ type Result struct {
 	Bugs        string        `json:"bugs,omitempty"` // deliberate defects the replicas were built with
 	Verdict     Verdict       `json:"verdict"`
 	Failure     string        `json:"failure"`
+	Invariant   string        `json:"invariant,omitempty"` // of the first violation
 	TraceHash   string        `json:"trace_hash"`
 	Ticks       uint64        `json:"ticks"`
 	WallSeconds float64       `json:"wall_seconds"`

@@ -136,6 +136,7 @@ func (w *World) fail(result *Result, verdict Verdict) {
 		result.Violations = append(result.Violations, v.String())
 	}
 	result.Failure = result.Violations[0]
+	result.Invariant = w.violations[0].Invariant
 }
 
 func (w *World) fillStats(result *Result) {

@@ -88,6 +88,7 @@ func newRootCommand() *cobra.Command {
 		newRunCommand(),
 		newSwarmCommand(),
 		newReplayCommand(),
+		newShrinkCommand(),
 		newCheckHistoryCommand(),
 	)
 	return root

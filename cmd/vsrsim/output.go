@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,3 +57,5 @@ func startCPUProfile(path string, force bool) (stop func(), err error) {
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
+
+func encodeStream(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
