@@ -25,6 +25,8 @@ import (
 //
 //	go test ./core -run TestScenarios -rewrite
 //
+// -scenarios DIR runs the scripts of another directory.
+//
 // The commands (nodes are r0, r1, ... and c1, c2, ...; "*" is any node):
 //
 //	cluster replicas=N clients=M [seed=S] [pipeline=… batch=… queue=… client_table=…
@@ -64,25 +66,57 @@ func init() {
 	}
 }
 
+// harnessScenarioDir is where TestScenarios finds its scripts: -scenarios runs others, say
+// a script that shows a bug before it is fixed.
+var harnessScenarioDir = flag.String("scenarios", "../testdata/scenarios", "directory of scenario scripts")
+
 func harnessRewrite() bool {
 	f := flag.Lookup("rewrite")
 	return f != nil && f.Value.String() == "true"
 }
 
-const harnessScenarioDir = "../testdata/scenarios"
-
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(harnessScenarioDir, "*.txt"))
+	files, err := filepath.Glob(filepath.Join(*harnessScenarioDir, "*.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no scenarios in %s", harnessScenarioDir)
+		t.Fatalf("no scenarios in %s", *harnessScenarioDir)
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
 			harnessRunFile(t, file)
 		})
+	}
+}
+
+// TestScenariosAreDeterministic runs every script twice and compares the two outputs
+// byte for byte, whatever the expected outputs say: a harness or a core that iterates a
+// map or reads a clock would differ.
+func TestScenariosAreDeterministic(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(*harnessScenarioDir, "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, _, err := harnessParse(file, string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs [2][]string
+		for i := range runs {
+			var s harnessScript
+			for _, b := range blocks {
+				runs[i] = append(runs[i], s.run(t, fmt.Sprintf("%s:%d", file, b.line), b.command)...)
+			}
+		}
+		if diff := cmp.Diff(runs[0], runs[1]); diff != "" {
+			t.Errorf("%s: two runs differ (-first +second):\n%s", file, diff)
+		}
 	}
 }
 
