@@ -145,14 +145,16 @@ func (h *harness) start(i int, recovering bool) {
 	rand := h.stream(fmt.Sprintf("replica.%d.life.%d", i, h.lives[i]))
 	h.lives[i]++
 	bus := &harnessBus{h: h, source: i}
-	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.machines[i], bus, h.clocks[i], rand, recovering)
+	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.machines[i], bus, h.clocks[i], rand,
+		recovering)
 }
 
 func (h *harness) newClient(k int) *Client {
 	id := ClientID(k + 1)
 	node := h.config.Replicas + k
 	onReply := func(op Op, output []byte) {
-		h.replies[k] = append(h.replies[k], harnessReply{op: op, output: append([]byte(nil), output...)})
+		reply := harnessReply{op: op, output: append([]byte(nil), output...)}
+		h.replies[k] = append(h.replies[k], reply)
 		h.print("%s reply op%d %s", h.name(node), op, harnessDescribeOutput(output))
 	}
 	onEvicted := func() { h.print("%s evicted: the outcome of its request is unknown", h.name(node)) }
@@ -217,7 +219,8 @@ func (h *harness) parseNode(s string) (int, error) {
 	if s[0] == 'c' && n >= 1 && n <= len(h.clients) {
 		return h.config.Replicas + n - 1, nil
 	}
-	return 0, fmt.Errorf("no node %s in a cluster of %d replicas and %d clients", s, h.config.Replicas, len(h.clients))
+	return 0, fmt.Errorf("no node %s in a cluster of %d replicas and %d clients", s,
+		h.config.Replicas, len(h.clients))
 }
 
 // The network.
@@ -368,7 +371,8 @@ func (h *harness) duplicate(source, target int, commands []Command) (harnessMess
 			h.seq++
 			copied := m
 			copied.seq = h.seq
-			h.inflight = append(h.inflight[:i+1], append([]harnessMessage{copied}, h.inflight[i+1:]...)...)
+			h.inflight = append(h.inflight[:i+1], append([]harnessMessage{copied},
+				h.inflight[i+1:]...)...)
 			return m, true
 		}
 	}
@@ -380,7 +384,8 @@ func (h *harness) inject(source, target int, message []byte) { h.send(source, ta
 
 // handle delivers a message of the test's making at once, ahead of what is in flight.
 func (h *harness) handle(source, target int, message []byte) {
-	h.receive(harnessMessage{source: source, target: target, command: h.command(message), data: message})
+	h.receive(harnessMessage{source: source, target: target, command: h.command(message),
+		data: message})
 }
 
 // partition cuts every link between nodes of different groups, both ways, and loses what
@@ -511,7 +516,8 @@ func (h *harness) state(i int) harnessReplicaState {
 	if r == nil {
 		return harnessReplicaState{}
 	}
-	return harnessReplicaState{running: true, status: r.status, view: r.view, op: r.journal.op, commitMin: r.commitMin}
+	return harnessReplicaState{running: true, status: r.status, view: r.view, op: r.journal.op,
+		commitMin: r.commitMin}
 }
 
 // step runs f on replica i and prints what changed in it.
@@ -523,7 +529,8 @@ func (h *harness) step(i int, f func(r *Replica)) {
 
 func (h *harness) events(i int, before, after harnessReplicaState) {
 	name := h.name(i)
-	if after.status != before.status || after.view != before.view || after.running != before.running {
+	if after.status != before.status || after.view != before.view ||
+		after.running != before.running {
 		role := ""
 		if after.status == StatusNormal {
 			role = " backup"
@@ -569,7 +576,8 @@ func (h *harness) clientLine(k int) string {
 	if c.Busy() {
 		busy = "busy"
 	}
-	return fmt.Sprintf("c%d: session %d request %d view %d %s", k+1, c.session, c.request, c.view, busy)
+	return fmt.Sprintf("c%d: session %d request %d view %d %s", k+1, c.session, c.request, c.view,
+		busy)
 }
 
 // logLines renders replica i's journal: its head and trust, then one line per op.
@@ -579,7 +587,8 @@ func (h *harness) logLines(i int) []string {
 		return []string{fmt.Sprintf("r%d: down", i)}
 	}
 	j := r.journal
-	lines := []string{fmt.Sprintf("r%d: op %d chain_from %d commit %d/%d", i, j.op, j.chainFrom, r.commitMin, r.commitMax)}
+	lines := []string{fmt.Sprintf("r%d: op %d chain_from %d commit %d/%d", i, j.op, j.chainFrom,
+		r.commitMin, r.commitMax)}
 	for op := Op(1); op <= j.op; op++ {
 		if !j.known(op) {
 			lines = append(lines, fmt.Sprintf("op%d unknown", op))
@@ -594,7 +603,8 @@ func (h *harness) logLines(i int) []string {
 		if !j.trusted(op) {
 			trust = " untrusted"
 		}
-		lines = append(lines, fmt.Sprintf("op%d v%d %s %s%s", op, hd.View, harnessChecksum(hd.Checksum), held, trust))
+		lines = append(lines, fmt.Sprintf("op%d v%d %s %s%s", op, hd.View,
+			harnessChecksum(hd.Checksum), held, trust))
 	}
 	return lines
 }
@@ -616,7 +626,8 @@ func (h *harness) clientTableLines(i int) []string {
 	})
 	lines := []string{fmt.Sprintf("r%d: %d of %d sessions", i, len(entries), r.clients.max)}
 	for _, e := range entries {
-		lines = append(lines, fmt.Sprintf("%s session %d request %d at op%d", h.clientName(e.client),
+		lines = append(lines, fmt.Sprintf("%s session %d request %d at op%d",
+			h.clientName(e.client),
 			e.session, e.request, e.commit))
 	}
 	return lines
@@ -655,7 +666,8 @@ func (h *harness) settled() bool {
 		if first {
 			view, first = r.view, false
 		}
-		if r.status != StatusNormal || r.view != view || !r.Healthy() || r.commitMin != r.commitMax {
+		if r.status != StatusNormal || r.view != view || !r.Healthy() ||
+			r.commitMin != r.commitMax {
 			return false
 		}
 	}
@@ -714,7 +726,8 @@ func (h *harness) stabilize(maxTicks int) (int, bool) {
 
 // describe renders a message between two nodes.
 func (h *harness) describe(source, target int, message []byte) string {
-	return h.name(source) + "->" + h.name(target) + " " + harnessDescribe(h.decoder, message, h.clientName)
+	return h.name(source) + "->" + h.name(target) + " " + harnessDescribe(h.decoder, message,
+		h.clientName)
 }
 
 // harnessChecksum is a checksum's first four bytes: enough to tell prepares apart.
@@ -771,7 +784,8 @@ func harnessDescribeRepair(d *Decoder, command Command, name func(ClientID) stri
 		m := &d.RequestHeaders
 		return fmt.Sprintf("request_headers v%d op%d..op%d", m.View, m.OpMin, m.OpMax)
 	case CommandHeaders:
-		return fmt.Sprintf("headers v%d%s", d.Headers.View, harnessDescribeHeaders(d.Headers.Headers))
+		return fmt.Sprintf("headers v%d%s", d.Headers.View,
+			harnessDescribeHeaders(d.Headers.Headers))
 	case CommandEviction:
 		m := &d.Eviction
 		return fmt.Sprintf("eviction v%d %s s%d", m.View, name(m.Client), m.Session)
@@ -787,7 +801,8 @@ func harnessDescribeRequest(m *Request, name func(ClientID) string) string {
 	if m.Operation == OperationRegister {
 		return name(m.Client) + " register"
 	}
-	return fmt.Sprintf("%s s%d n%d %s", name(m.Client), m.Session, m.Request, harnessDescribeInput(m.Body))
+	return fmt.Sprintf("%s s%d n%d %s", name(m.Client), m.Session, m.Request,
+		harnessDescribeInput(m.Body))
 }
 
 func harnessDescribeInput(body []byte) string {
@@ -830,14 +845,17 @@ func harnessDescribePrepare(m *Prepare, name func(ClientID) string) string {
 
 func harnessDescribeReply(m *Reply, name func(ClientID) string) string {
 	if m.Operation == OperationRegister {
-		return fmt.Sprintf("reply v%d op%d %s register s%d", m.View, m.Op, name(m.Client), m.Session)
+		return fmt.Sprintf("reply v%d op%d %s register s%d", m.View, m.Op, name(m.Client),
+			m.Session)
 	}
-	return fmt.Sprintf("reply v%d op%d %s s%d n%d %s", m.View, m.Op, name(m.Client), m.Session, m.Request,
+	return fmt.Sprintf("reply v%d op%d %s s%d n%d %s", m.View, m.Op, name(m.Client), m.Session,
+		m.Request,
 		harnessDescribeOutput(m.Body))
 }
 
 func harnessDescribeDoViewChange(m *DoViewChange) string {
-	s := fmt.Sprintf("do_view_change v%d log_view %d op%d commit%d", m.View, m.LogView, m.Op, m.Commit)
+	s := fmt.Sprintf("do_view_change v%d log_view %d op%d commit%d", m.View, m.LogView, m.Op,
+		m.Commit)
 	if m.RecoveredOp > 0 {
 		s += fmt.Sprintf(" recovered op%d", m.RecoveredOp)
 	}
@@ -872,7 +890,8 @@ func harnessDescribeHeaders(headers []PrepareHeader) string {
 		ops[i] = headers[i].Op
 	}
 	last := &headers[len(headers)-1]
-	return fmt.Sprintf(" headers %s (op%d %s)", harnessOps(ops), last.Op, harnessChecksum(last.Checksum))
+	return fmt.Sprintf(" headers %s (op%d %s)", harnessOps(ops), last.Op,
+		harnessChecksum(last.Checksum))
 }
 
 // harnessOps renders ops compactly: "op1..op3,op5".
@@ -909,7 +928,8 @@ func harnessNew(replicas, clients int, change func(*Config)) *harness {
 func (h *harness) settle(t testing.TB) {
 	t.Helper()
 	if ticks, ok := h.stabilize(2000); !ok {
-		t.Fatalf("the cluster did not settle in %d ticks:\n%s", ticks, strings.Join(h.statusLines(), "\n"))
+		t.Fatalf("the cluster did not settle in %d ticks:\n%s", ticks,
+			strings.Join(h.statusLines(), "\n"))
 	}
 	h.flush()
 }
@@ -926,7 +946,8 @@ func (h *harness) statusLines() []string {
 func (h *harness) messages(source, target int, command Command) []harnessMessage {
 	var out []harnessMessage
 	for _, m := range h.inflight {
-		if (source == -1 || m.source == source) && (target == -1 || m.target == target) && m.command == command {
+		if (source == -1 || m.source == source) && (target == -1 || m.target == target) &&
+			m.command == command {
 			out = append(out, m)
 		}
 	}
@@ -971,6 +992,12 @@ func (h *harness) nameOrAny(node int) string {
 
 func (h *harness) encoder() *Encoder { return NewEncoder(h.config.Cluster) }
 
+// svc is a start_view_change of a view from a replica, encoded.
+func (h *harness) svc(from ReplicaIndex, view View) []byte {
+	m := StartViewChange{Replica: from, View: view}
+	return append([]byte(nil), h.encoder().StartViewChange(&m)...)
+}
+
 // harnessRegisterBatch is the body of a prepare that registers one client.
 func harnessRegisterBatch(client ClientID) []byte {
 	return appendBatchEntry(nil, &Request{Client: client, Operation: OperationRegister})
@@ -986,14 +1013,15 @@ type harnessChainLink struct {
 // chain builds prepares that extend parent (the header at op from-1) one op per link,
 // each from the primary of its view, committing the op before it; it returns the headers
 // and the messages.
-func (h *harness) chain(parent PrepareHeader, links []harnessChainLink) ([]PrepareHeader, [][]byte) {
+func (h *harness) chain(parent PrepareHeader,
+	links []harnessChainLink) ([]PrepareHeader, [][]byte) {
 	enc := h.encoder()
 	var headers []PrepareHeader
 	var messages [][]byte
 	for _, link := range links {
-		hd := PrepareHeader{Replica: h.config.primaryOf(link.view), View: link.view, Op: parent.Op + 1,
-			Commit: parent.Op, Parent: parent.Checksum, Timestamp: uint64(harnessEpoch) + uint64(parent.Op),
-			Requests: 1}
+		hd := PrepareHeader{Replica: h.config.primaryOf(link.view), View: link.view,
+			Op: parent.Op + 1, Commit: parent.Op, Parent: parent.Checksum, Requests: 1,
+			Timestamp: uint64(harnessEpoch) + uint64(parent.Op)}
 		message := append([]byte(nil), enc.Prepare(&hd, harnessRegisterBatch(link.client))...)
 		headers, messages = append(headers, hd), append(messages, message)
 		parent = hd

@@ -61,7 +61,8 @@ func TestPaper41Step3PrimaryAppendsAndSendsPrepare(t *testing.T) {
 	h := harnessRegistered(t, 3, 1, nil)
 	r0 := h.replica(0)
 	op, commit := r0.journal.op, r0.commitMax
-	h.inject(h.clientNode(1), 0, h.request(Request{Client: 1, Session: h.client(1).session, Request: 2,
+	session := h.client(1).session
+	h.inject(h.clientNode(1), 0, h.request(Request{Client: 1, Session: session, Request: 2,
 		Operation: OperationApply, Body: harnessPut("x", "1")}))
 	h.deliverAll()
 	if r0.journal.op != op+1 {
@@ -97,7 +98,8 @@ func TestPaper41Step4BackupAcksOnlyOpsItHoldsOnItsChain(t *testing.T) {
 	r1 := h.replica(1)
 	op2 := h.replica(0).journal.header(2).Checksum
 	acks := h.messages(1, 0, CommandPrepareOk)
-	if len(acks) != 1 || h.decode(t, acks[0]).PrepareOk.Op != 2 || h.decode(t, acks[0]).PrepareOk.Prepare != op2 {
+	if len(acks) != 1 || h.decode(t, acks[0]).PrepareOk.Op != 2 ||
+		h.decode(t, acks[0]).PrepareOk.Prepare != op2 {
 		t.Fatalf("r1 holds op2 but not op1: sent %q, want one prepare_ok for op2", h.sent(1))
 	}
 	if r1.journal.chainFrom != 2 || r1.journal.known(1) || r1.commitMin != 0 {
@@ -137,7 +139,8 @@ func TestPaper41Step4DuplicatePrepareReackedOnlyIfSameChecksum(t *testing.T) {
 	}
 	h.drop(1, 0, nil, 0)
 	// Another prepare at op1 in the same view, with another body and checksum.
-	forged, messages := h.chain(*h.replica(1).journal.header(0), []harnessChainLink{{view: 0, client: 7}})
+	root := *h.replica(1).journal.header(0)
+	forged, messages := h.chain(root, []harnessChainLink{{view: 0, client: 7}})
 	h.inject(0, 1, messages[0])
 	h.deliver(0, 1, nil, 0)
 	if got := h.sent(1); len(got) != 0 {
@@ -163,10 +166,12 @@ func TestPaper41Step5PrimaryCommitsAfterFPrepareOks(t *testing.T) {
 		for acks := 1; ; acks++ { // the primary's own is the first
 			committed := r0.commitMax == 1
 			if committed != (acks >= quorum) {
-				t.Fatalf("%d replicas: committed %v with %d of %d acknowledgements", replicas, committed, acks, quorum)
+				t.Fatalf("%d replicas: committed %v with %d of %d acknowledgements", replicas,
+					committed, acks, quorum)
 			}
 			if committed != (len(h.messages(0, h.clientNode(1), CommandReply)) == 1) {
-				t.Fatalf("%d replicas: committed %v, but the reply says otherwise", replicas, committed)
+				t.Fatalf("%d replicas: committed %v, but the reply says otherwise", replicas,
+					committed)
 			}
 			if acks == replicas {
 				break
@@ -195,7 +200,8 @@ func TestPaper41Step5PrimaryCommitsInOpOrder(t *testing.T) {
 	h.receive(acks[1]) // op2's, alone
 	r0 := h.replica(0)
 	if r0.commitMax != 0 || r0.commitMin != 0 {
-		t.Fatalf("op2 held by a quorum committed before op1: commit %d/%d", r0.commitMin, r0.commitMax)
+		t.Fatalf("op2 held by a quorum committed before op1: commit %d/%d", r0.commitMin,
+			r0.commitMax)
 	}
 	h.receive(acks[0])
 	if r0.commitMax != 2 || r0.commitMin != 2 {
@@ -222,7 +228,8 @@ func TestPaper41Step5PrimaryCountsOnlyAcksOfThisViewAndPrepare(t *testing.T) {
 		h.inject(int(ack.Replica), 0, append([]byte(nil), enc.PrepareOk(&ack)...))
 		h.deliver(-1, 0, []Command{CommandPrepareOk}, 0)
 		if r0.commitMax != 0 || r0.primary.pipeline[0].acks.count() != 1 {
-			t.Fatalf("prepare_ok %+v counted: commit %d, acks %b", ack, r0.commitMax, r0.primary.pipeline[0].acks)
+			t.Fatalf("prepare_ok %+v counted: commit %d, acks %b", ack, r0.commitMax,
+				r0.primary.pipeline[0].acks)
 		}
 	}
 	// VRR §4.1 step 5: the primary waits for PREPAREOK messages "from different backups"
@@ -240,7 +247,8 @@ func TestPaper41Step5OnlyThePrimaryReplies(t *testing.T) {
 	h.drain()
 	for i := 1; i < 3; i++ {
 		if h.replica(i).commitMin != h.replica(0).commitMin {
-			t.Fatalf("r%d executed op %d, the primary %d", i, h.replica(i).commitMin, h.replica(0).commitMin)
+			t.Fatalf("r%d executed op %d, the primary %d", i, h.replica(i).commitMin,
+				h.replica(0).commitMin)
 		}
 		if n := h.replica(i).stats.Received[CommandRequest]; n != 0 {
 			t.Fatalf("r%d received %d requests", i, n)
@@ -264,11 +272,13 @@ func TestPaper41Step6IdlePrimarySendsCommit(t *testing.T) {
 	h.tickNode(0, 1)
 	commits := h.messages(0, -1, CommandCommit)
 	if len(commits) != 2 {
-		t.Fatalf("the primary sent %d commits at its heartbeat, want one to each backup", len(commits))
+		t.Fatalf("the primary sent %d commits at its heartbeat, want one to each backup",
+			len(commits))
 	}
 	for _, m := range commits {
 		c := h.decode(t, m).Commit
-		if c.View != 0 || c.Commit != r0.commitMax || c.CommitChecksum != r0.journal.header(r0.commitMax).Checksum {
+		if c.View != 0 || c.Commit != r0.commitMax ||
+			c.CommitChecksum != r0.journal.header(r0.commitMax).Checksum {
 			t.Fatalf("commit %+v, want view 0 commit %d", c, r0.commitMax)
 		}
 	}
@@ -366,7 +376,8 @@ func TestPaper42Step1BackupTimesOutAndStartsViewChange(t *testing.T) {
 		t.Fatalf("r1 kept waiting for a silent primary: %s", h.statusLine(1))
 	}
 	svcs := h.messages(1, -1, CommandStartViewChange)
-	if len(svcs) != 2 || svcs[0].target != 0 || svcs[1].target != 2 || h.decode(t, svcs[0]).StartViewChange.View != 1 {
+	if len(svcs) != 2 || svcs[0].target != 0 || svcs[1].target != 2 ||
+		h.decode(t, svcs[0]).StartViewChange.View != 1 {
 		t.Fatalf("r1 sent %q, want start_view_change v1 to r0 and r2", h.sent(1))
 	}
 	// VRR §4.2 step 1: "A replica i that notices the need for a view change advances its
@@ -378,13 +389,13 @@ func TestPaper42Step1BackupTimesOutAndStartsViewChange(t *testing.T) {
 func TestPaper42Step1NormalReplicaJoinsOnQuorumOfOthers(t *testing.T) {
 	h := harnessRegistered(t, 5, 1, nil)
 	r2 := h.replica(2)
-	enc := h.encoder()
 	for _, from := range []ReplicaIndex{1, 3, 4} {
-		h.inject(int(from), 2, harnessEncoded(enc.StartViewChange(&StartViewChange{Replica: from, View: 1})))
+		h.inject(int(from), 2, h.svc(from, 1))
 		h.deliver(-1, 2, nil, 0)
 		joined := r2.status == StatusViewChange && r2.view == 1
 		if want := from == 4; joined != want {
-			t.Fatalf("after start_view_change from r%d: %s; want joined %v", from, h.statusLine(2), want)
+			t.Fatalf("after start_view_change from r%d: %s; want joined %v", from, h.statusLine(2),
+				want)
 		}
 	}
 	if dvcs := h.messages(2, 1, CommandDoViewChange); len(dvcs) != 1 {
@@ -400,7 +411,7 @@ func TestPaper42Step1NormalReplicaJoinsOnQuorumOfOthers(t *testing.T) {
 func TestPaper42Step1ViewChangeFollowsHigherView(t *testing.T) {
 	h := harnessRegistered(t, 3, 1, nil)
 	h.timeOut(t, 2)
-	h.inject(1, 2, harnessEncoded(h.encoder().StartViewChange(&StartViewChange{Replica: 1, View: 2})))
+	h.inject(1, 2, h.svc(1, 2))
 	h.deliver(1, 2, nil, 0)
 	if r2 := h.replica(2); r2.status != StatusViewChange || r2.view != 2 {
 		t.Fatalf("r2 changing views did not follow a higher view: %s", h.statusLine(2))
@@ -413,12 +424,11 @@ func TestPaper42Step2DoViewChangeAfterFStartViewChanges(t *testing.T) {
 	h := harnessRegistered(t, 5, 1, nil)
 	h.timeOut(t, 2)
 	r2 := h.replica(2)
-	enc := h.encoder()
 	for _, from := range []ReplicaIndex{3, 4} {
 		if dvcs := h.messages(2, -1, CommandDoViewChange); len(dvcs) != 0 {
 			t.Fatalf("r2 sent do_view_change with too few start_view_change: %q", h.sent(2))
 		}
-		h.inject(int(from), 2, harnessEncoded(enc.StartViewChange(&StartViewChange{Replica: from, View: 1})))
+		h.inject(int(from), 2, h.svc(from, 1))
 		h.deliver(-1, 2, []Command{CommandStartViewChange}, 0)
 	}
 	dvcs := h.messages(2, -1, CommandDoViewChange)
@@ -428,7 +438,8 @@ func TestPaper42Step2DoViewChangeAfterFStartViewChanges(t *testing.T) {
 	m := h.decode(t, dvcs[0]).DoViewChange
 	last := m.Headers[len(m.Headers)-1]
 	if m.View != 1 || m.LogView != 0 || m.Op != r2.journal.op || m.Commit != r2.commitMax ||
-		last.Op != m.Op || last.Checksum != r2.journal.header(m.Op).Checksum || m.Present != 1<<len(m.Headers)-1 {
+		last.Op != m.Op || last.Checksum != r2.journal.header(m.Op).Checksum ||
+		m.Present != 1<<len(m.Headers)-1 {
 		t.Fatalf("do_view_change %s, want view 1, log view 0, op %d, commit %d",
 			h.describe(2, 1, dvcs[0].data), r2.journal.op, r2.commitMax)
 	}
@@ -454,7 +465,8 @@ func TestPaper42Step2ViewChangeReplicaDropsNormalTraffic(t *testing.T) {
 	h.inject(h.clientNode(1), 2, h.request(Request{Client: 1, Operation: OperationRegister}))
 	h.deliver(-1, 2, nil, 0)
 	if r2.journal.op != op || r2.commitMax != commit || len(h.sent(2)) != 0 {
-		t.Fatalf("r2 changing views took normal traffic: op %d commit %d, sent %q", r2.journal.op, r2.commitMax, h.sent(2))
+		t.Fatalf("r2 changing views took normal traffic: op %d commit %d, sent %q", r2.journal.op,
+			r2.commitMax, h.sent(2))
 	}
 	// VRR §4.2: a replica whose status is view-change does not take part in normal
 	// operation: "replicas only process normal protocol messages" in normal status, so it
@@ -468,16 +480,18 @@ func TestPaper42Step3NewPrimaryWaitsForFPlusOneDoViewChanges(t *testing.T) {
 	r1 := h.replica(1)
 	// r2 and r3 start the view change: r1 records its own do_view_change.
 	for _, from := range []ReplicaIndex{2, 3} {
-		h.handle(int(from), 1, harnessEncoded(enc.StartViewChange(&StartViewChange{Replica: from, View: 1})))
+		h.handle(int(from), 1, h.svc(from, 1))
 	}
 	if len(r1.viewChange.dvcs) != 1 {
-		t.Fatalf("r1 with a start_view_change quorum recorded %d do_view_change, want its own", len(r1.viewChange.dvcs))
+		t.Fatalf("r1 with a start_view_change quorum recorded %d do_view_change, want its own",
+			len(r1.viewChange.dvcs))
 	}
 	for i, from := range []ReplicaIndex{4, 2} {
 		if r1.status != StatusViewChange {
 			t.Fatalf("r1 started view 1 with %d do_view_change: %s", i+1, h.statusLine(1))
 		}
-		h.handle(int(from), 1, harnessEncoded(enc.DoViewChange(&DoViewChange{Replica: from, View: 1})))
+		h.handle(int(from), 1, harnessEncoded(enc.DoViewChange(&DoViewChange{Replica: from,
+			View: 1})))
 	}
 	if r1.status != StatusNormal || r1.view != 1 || !r1.isPrimary() {
 		t.Fatalf("r1 with f+1 do_view_change (its own too): %s", h.statusLine(1))
@@ -495,12 +509,12 @@ func TestPaper42Step3NewPrimaryWaitsForFPlusOneDoViewChanges(t *testing.T) {
 // recorded: the next two do_view_change messages complete a quorum.
 func (h *harness) viewChangeToTwo(t *testing.T) {
 	t.Helper()
-	enc := h.encoder()
 	for _, from := range []ReplicaIndex{0, 1, 3} {
-		h.inject(int(from), 2, harnessEncoded(enc.StartViewChange(&StartViewChange{Replica: from, View: 2})))
+		h.inject(int(from), 2, h.svc(from, 2))
 	}
 	h.deliver(-1, 2, nil, 0)
-	if r2 := h.replica(2); r2.status != StatusViewChange || r2.view != 2 || len(r2.viewChange.dvcs) != 1 {
+	if r2 := h.replica(2); r2.status != StatusViewChange || r2.view != 2 ||
+		len(r2.viewChange.dvcs) != 1 {
 		t.Fatalf("r2 is not collecting do_view_change for view 2: %s", h.statusLine(2))
 	}
 }
@@ -538,18 +552,21 @@ func TestPaper42Step3NewPrimaryPicksLargestLogViewThenOp(t *testing.T) {
 			for i, c := range []candidate{tc.r0, tc.r1} {
 				headers, _ := h.chain(root, c.links)
 				heads[i] = headers[len(headers)-1]
-				dvc := DoViewChange{Replica: ReplicaIndex(i), View: 2, LogView: c.logView, Op: heads[i].Op,
-					Commit: c.commit, Present: 1<<len(headers) - 1, Headers: headers}
+				dvc := DoViewChange{Replica: ReplicaIndex(i), View: 2, LogView: c.logView,
+					Op: heads[i].Op, Commit: c.commit, Present: 1<<len(headers) - 1, Headers: headers}
 				h.inject(i, 2, harnessEncoded(h.encoder().DoViewChange(&dvc)))
 			}
 			h.deliver(-1, 2, []Command{CommandDoViewChange}, 0)
 			r2 := h.replica(2)
 			want := heads[tc.best]
-			if !r2.viewChange.installed || r2.journal.op != want.Op || r2.journal.header(want.Op).Checksum != want.Checksum {
-				t.Fatalf("r2 installed head op%d, want r%d's log (head op%d %v)", r2.journal.op, tc.best, want.Op, want.Checksum)
+			if !r2.viewChange.installed || r2.journal.op != want.Op ||
+				r2.journal.header(want.Op).Checksum != want.Checksum {
+				t.Fatalf("r2 installed head op%d, want r%d's log (head op%d %v)", r2.journal.op,
+					tc.best, want.Op, want.Checksum)
 			}
 			if commit := max(tc.r0.commit, tc.r1.commit); r2.commitMax != commit {
-				t.Fatalf("r2 commit %d, want the largest commit of the quorum, %d", r2.commitMax, commit)
+				t.Fatalf("r2 commit %d, want the largest commit of the quorum, %d", r2.commitMax,
+					commit)
 			}
 		})
 	}
@@ -574,16 +591,19 @@ func TestPaper42Step3TruncationNeedsANackQuorum(t *testing.T) {
 	// r2 knows op3's header but never held its prepare; r3 recovered up to op3 and
 	// abstains on it; r1 itself ends at op2. Two nacks of three needed.
 	send(DoViewChange{Replica: 2, View: 1, Op: 3, Commit: 2, Present: 0b011, Headers: long})
-	send(DoViewChange{Replica: 3, View: 1, Op: 2, Commit: 2, Present: 0b11, RecoveredOp: 3, Headers: committed})
+	send(DoViewChange{Replica: 3, View: 1, Op: 2, Commit: 2, Present: 0b11, RecoveredOp: 3,
+		Headers: committed})
 	if !r1.viewChange.installed || r1.journal.op != 3 || r1.status != StatusViewChange {
-		t.Fatalf("with two nacks of op3: %s, want op3 kept and the view not started", h.statusLine(1))
+		t.Fatalf("with two nacks of op3: %s, want op3 kept and the view not started",
+			h.statusLine(1))
 	}
 	if n := r1.nacks(3, uncommitted[0].Checksum); n != 2 {
 		t.Fatalf("%d nacks of op3, want 2 (r1's and r2's; r3 abstains)", n)
 	}
 	send(DoViewChange{Replica: 4, View: 1, Op: 2, Commit: 2, Present: 0b11, Headers: committed})
 	if r1.status != StatusNormal || r1.journal.op != 2 {
-		t.Fatalf("with three nacks of op3: %s, want op3 truncated and view 1 started", h.statusLine(1))
+		t.Fatalf("with three nacks of op3: %s, want op3 truncated and view 1 started",
+			h.statusLine(1))
 	}
 	// VRR §4.2 step 3 installs the best log; an op of that log which no one in the quorum
 	// holds must be truncated (it cannot be re-prepared), but only when it cannot have
@@ -608,8 +628,10 @@ func TestPaper42Steps4And5UncommittedOpsArePreparedAgain(t *testing.T) {
 		h.tickNode(2, 1)
 		h.deliver(-1, -1, []Command{CommandStartViewChange, CommandDoViewChange}, 0)
 	}
-	if r1.status != StatusNormal || r1.view != 1 || len(r1.primary.pipeline) != 1 || r1.primary.pipeline[0].op != op {
-		t.Fatalf("new primary %s, pipeline %+v; want op%d prepared again", h.statusLine(1), r1.primary.pipeline, op)
+	if r1.status != StatusNormal || r1.view != 1 || len(r1.primary.pipeline) != 1 ||
+		r1.primary.pipeline[0].op != op {
+		t.Fatalf("new primary %s, pipeline %+v; want op%d prepared again", h.statusLine(1),
+			r1.primary.pipeline, op)
 	}
 	h.deliverOne(t, 1, 2, CommandStartView)
 	if r2.status != StatusNormal || r2.view != 1 || r2.logView != 1 || r2.journal.op != op ||
@@ -670,7 +692,8 @@ func TestPaper43Step1RestartedReplicaSendsRecoveryWithANonce(t *testing.T) {
 		}
 		recoveries := h.messages(2, -1, CommandRecovery)
 		if len(recoveries) != 2 {
-			t.Fatalf("the recovering replica sent %q, want a recovery to each other replica", h.sent(2))
+			t.Fatalf("the recovering replica sent %q, want a recovery to each other replica",
+				h.sent(2))
 		}
 		for _, m := range recoveries {
 			if h.decode(t, m).Recovery.Nonce != r2.recovery.nonce {
@@ -699,8 +722,10 @@ func TestPaper43RecoveringReplicaTakesNoPart(t *testing.T) {
 	messages := map[string][]byte{}
 	add := func(name string, message []byte) { messages[name] = harnessEncoded(message) }
 	add("prepare", prepares[0])
-	add("commit", enc.Commit(&Commit{Replica: 0, View: 0, Commit: head.Op, CommitChecksum: head.Checksum}))
-	add("request_prepare", enc.RequestPrepare(&RequestPrepare{Replica: 0, Op: 1, Checksum: h1.Checksum}))
+	add("commit", enc.Commit(&Commit{Replica: 0, View: 0, Commit: head.Op,
+		CommitChecksum: head.Checksum}))
+	add("request_prepare", enc.RequestPrepare(&RequestPrepare{Replica: 0, Op: 1,
+		Checksum: h1.Checksum}))
 	add("request_headers", enc.RequestHeaders(&RequestHeaders{Replica: 0, OpMin: 1, OpMax: 1}))
 	add("ping", enc.Ping(&Ping{Replica: 0}))
 	add("recovery", enc.Recovery(&Recovery{Replica: 1, Nonce: 5}))
@@ -710,16 +735,19 @@ func TestPaper43RecoveringReplicaTakesNoPart(t *testing.T) {
 		"recovery", "do_view_change"} {
 		h.inject(0, 2, messages[name])
 		h.deliver(-1, 2, nil, 0)
-		if r2 := h.replica(2); len(h.sent(2)) != 0 || r2.status != StatusRecovering || r2.journal.op != 0 {
-			t.Fatalf("a recovering replica took a %s: %s, sent %q", name, h.statusLine(2), h.sent(2))
+		if r2 := h.replica(2); len(h.sent(2)) != 0 || r2.status != StatusRecovering ||
+			r2.journal.op != 0 {
+			t.Fatalf("a recovering replica took a %s: %s, sent %q", name, h.statusLine(2),
+				h.sent(2))
 		}
 	}
 	for _, from := range []ReplicaIndex{0, 1} {
-		h.inject(int(from), 2, harnessEncoded(enc.StartViewChange(&StartViewChange{Replica: from, View: 1})))
+		h.inject(int(from), 2, h.svc(from, 1))
 	}
 	h.deliver(-1, 2, nil, 0)
 	if r2 := h.replica(2); r2.status != StatusRecovering || len(h.sent(2)) != 0 {
-		t.Fatalf("a recovering replica joined a view change: %s, sent %q", h.statusLine(2), h.sent(2))
+		t.Fatalf("a recovering replica joined a view change: %s, sent %q", h.statusLine(2),
+			h.sent(2))
 	}
 	// VRR §4.3: "the recovering replica does not participate in the request processing
 	// protocol or the view change protocol" until it has recovered: it acknowledges,
@@ -745,7 +773,8 @@ func TestPaper43Step2OnlyNormalReplicasAnswerAndOnlyThePrimarySendsItsLog(t *tes
 		}
 		m := h.decode(t, responses[0]).RecoveryResponse
 		if m.View != 0 || m.Nonce != nonce {
-			t.Fatalf("r%d answered view %d nonce %x, want view 0 nonce %x", from, m.View, m.Nonce, nonce)
+			t.Fatalf("r%d answered view %d nonce %x, want view 0 nonce %x", from, m.View, m.Nonce,
+				nonce)
 		}
 		hasLog := m.Op != 0 || len(m.Headers) != 0
 		if hasLog != (from == 0) {
@@ -779,8 +808,10 @@ func TestPaper43Step3RecoveryNeedsAQuorumWithThePrimary(t *testing.T) {
 	// Answers to an older recovery (another nonce) do not count, and do not replace the
 	// answers to this one: r1's stale answer leaves r1's good one counted.
 	enc := h.encoder()
-	h.handle(1, 4, harnessEncoded(enc.RecoveryResponse(&RecoveryResponse{Replica: 1, Nonce: r4.recovery.nonce ^ 2})))
-	h.handle(3, 4, harnessEncoded(enc.RecoveryResponse(&RecoveryResponse{Replica: 3, Nonce: r4.recovery.nonce ^ 2})))
+	h.handle(1, 4, harnessEncoded(enc.RecoveryResponse(&RecoveryResponse{Replica: 1,
+		Nonce: r4.recovery.nonce ^ 2})))
+	h.handle(3, 4, harnessEncoded(enc.RecoveryResponse(&RecoveryResponse{Replica: 3,
+		Nonce: r4.recovery.nonce ^ 2})))
 	stale := RecoveryResponse{Replica: 0, View: 0, Nonce: r4.recovery.nonce ^ 2, Op: r0.journal.op,
 		Commit: r0.commitMax, Headers: r0.window()}
 	h.handle(0, 4, harnessEncoded(enc.RecoveryResponse(&stale)))
@@ -791,10 +822,12 @@ func TestPaper43Step3RecoveryNeedsAQuorumWithThePrimary(t *testing.T) {
 	h.drop(-1, -1, []Command{CommandRecoveryResponse}, 0)
 	h.handle(4, 0, harnessEncoded(enc.Recovery(&Recovery{Replica: 4, Nonce: r4.recovery.nonce})))
 	h.deliver(0, 4, []Command{CommandRecoveryResponse}, 0)
-	if r4.status != StatusNormal || r4.view != 0 || r4.journal.op != r0.journal.op || r4.commitMax != r0.commitMax {
+	if r4.status != StatusNormal || r4.view != 0 || r4.journal.op != r0.journal.op ||
+		r4.commitMax != r0.commitMax {
 		t.Fatalf("after the primary's answer: %s, want the primary's log", h.statusLine(4))
 	}
-	if r4.recovery.recoveredOp != r0.journal.op || r4.ownDoViewChange().RecoveredOp != r0.journal.op {
+	if r4.recovery.recoveredOp != r0.journal.op ||
+		r4.ownDoViewChange().RecoveredOp != r0.journal.op {
 		t.Fatalf("recovered to op %d, remembers %d", r0.journal.op, r4.recovery.recoveredOp)
 	}
 	// VRR §4.3 step 3: "The recovering replica waits to receive at least f + 1
@@ -904,7 +937,8 @@ func TestPaperClientTableUnknownSessionGetsAnEviction(t *testing.T) {
 	h.handle(h.clientNode(1), 0, h.applyRequest(session+100, 1))
 	evictions := h.messages(0, h.clientNode(1), CommandEviction)
 	if len(evictions) != 1 || h.decode(t, evictions[0]).Eviction.Session != session+100 {
-		t.Fatalf("a request of a session the table does not know got %q, want an eviction", h.sent(0))
+		t.Fatalf("a request of a session the table does not know got %q, want an eviction",
+			h.sent(0))
 	}
 	// The client table (VRR §4.1, bounded as in TigerBeetle): a session the cluster does
 	// not know was evicted, or is from before a restart; the client must register again.
@@ -917,7 +951,8 @@ func TestPaperClientTableRetriedRegisterGetsTheCachedReply(t *testing.T) {
 	h.drain()
 	h.handle(h.clientNode(1), 0, register)
 	replies := h.messages(0, h.clientNode(1), CommandReply)
-	if len(replies) != 1 || h.decode(t, replies[0]).Reply.Session != 1 || h.replica(0).journal.op != 1 {
+	if len(replies) != 1 || h.decode(t, replies[0]).Reply.Session != 1 ||
+		h.replica(0).journal.op != 1 {
 		t.Fatalf("a retried register got %q, want the kept reply with session 1", h.sent(0))
 	}
 	// The client table (VRR §4.1 step 2, sessions registered through the log): a register
@@ -948,7 +983,8 @@ func TestPaperClientTableFullTableEvictsTheOldestSession(t *testing.T) {
 	}
 	h.settle(t)
 	// c1 may register under a new identity: look it up by the one it has now.
-	if e := h.replica(0).clients.get(h.client(1).ID()); e == nil || e.session <= old || h.replica(0).clients.get(2) != nil {
+	if e := h.replica(0).clients.get(h.client(1).ID()); e == nil || e.session <= old ||
+		h.replica(0).clients.get(2) != nil {
 		t.Fatalf("c1 registered again: %s", h.clientTableLines(0))
 	}
 	// The client table (VRR §4.1, bounded as in TigerBeetle): a register into a full table
@@ -965,12 +1001,13 @@ func TestPaperClientTableARequestTwiceInTheLogRunsOnce(t *testing.T) {
 	batch := appendBatchEntry(nil, &request)
 	enc := h.encoder()
 	for i := 0; i < 2; i++ { // the primary of view 0 prepares the same request twice
-		hd := PrepareHeader{Replica: 0, View: 0, Op: head.Op + 1, Commit: head.Op, Parent: head.Checksum,
-			Timestamp: head.Timestamp + 1, Requests: 1}
+		hd := PrepareHeader{Replica: 0, View: 0, Op: head.Op + 1, Commit: head.Op,
+			Parent: head.Checksum, Timestamp: head.Timestamp + 1, Requests: 1}
 		h.handle(0, 1, harnessEncoded(enc.Prepare(&hd, batch)))
 		head = hd
 	}
-	h.handle(0, 1, harnessEncoded(enc.Commit(&Commit{Replica: 0, View: 0, Commit: head.Op, CommitChecksum: head.Checksum})))
+	h.handle(0, 1, harnessEncoded(enc.Commit(&Commit{Replica: 0, View: 0, Commit: head.Op,
+		CommitChecksum: head.Checksum})))
 	if r1.commitMin != head.Op {
 		t.Fatalf("r1 executed up to op %d, want op %d", r1.commitMin, head.Op)
 	}

@@ -55,15 +55,19 @@ func TestQuickQuorumsMatchEnumeration(t *testing.T) {
 		// committed op). A nack quorum must miss every replication quorum's worth of
 		// holders: the smallest size that meets every replication quorum again.
 		replication := harnessSmallest(n, func(k int) bool { return harnessAllMeet(n, k, k) })
-		viewChange := harnessSmallest(n, func(k int) bool { return harnessAllMeet(n, k, replication) })
+		meetsReplication := func(k int) bool { return harnessAllMeet(n, k, replication) }
+		viewChange := harnessSmallest(n, meetsReplication)
 		r := &Replica{config: c}
-		if c.QuorumReplication() != replication || c.QuorumViewChange() != viewChange || r.quorumNack() != viewChange {
-			t.Errorf("%d replicas: quorums replication %d, view change %d, nack %d; enumeration says %d, %d, %d",
-				n, c.QuorumReplication(), c.QuorumViewChange(), r.quorumNack(), replication, viewChange, viewChange)
+		if c.QuorumReplication() != replication || c.QuorumViewChange() != viewChange ||
+			r.quorumNack() != viewChange {
+			t.Errorf("%d replicas: quorums replication %d, view change %d, nack %d; "+
+				"enumeration says %d, %d, %d", n, c.QuorumReplication(), c.QuorumViewChange(),
+				r.quorumNack(), replication, viewChange, viewChange)
 		}
 		// Liveness: with f = n - replication replicas down, the rest still form both quorums.
 		if up := replication; viewChange > up {
-			t.Errorf("%d replicas: a view change needs %d, but only %d may be up", n, viewChange, up)
+			t.Errorf("%d replicas: a view change needs %d, but only %d may be up", n, viewChange,
+				up)
 		}
 	}
 	// VRR §4 (quorums): f+1 of 2f+1 replicas; a view-change quorum intersects every
@@ -86,7 +90,8 @@ func harnessQuickRecord(rand *entropy.Rand, index int, view View, config *Config
 	var chain []PrepareHeader
 	for op := Op(1); op <= d.op; op++ {
 		h := PrepareHeader{Op: op, View: d.logView, Parent: parent,
-			Checksum: Checksum{Lo: uint64(index) + 1, Hi: uint64(index)<<32 | uint64(op)<<8 | uint64(d.logView)}}
+			Checksum: Checksum{Lo: uint64(index) + 1,
+				Hi: uint64(index)<<32 | uint64(op)<<8 | uint64(d.logView)}}
 		chain = append(chain, h)
 		parent = h.Checksum
 	}
@@ -147,7 +152,8 @@ func TestQuickBestLogMatchesANaiveSort(t *testing.T) {
 			want += fmt.Sprintf(" %+v", best.headers[len(best.headers)-1].Checksum)
 		}
 		if got != want {
-			t.Fatalf("round %d: %d records %+v: installed %s, a naive sort picks %s", round, count, records, got, want)
+			t.Fatalf("round %d: %d records %+v: installed %s, a naive sort picks %s", round, count,
+				records, got, want)
 		}
 	}
 	// VRR §4.2 step 3: "selects as the new log the one contained in the message with the
@@ -187,11 +193,13 @@ func harnessNaiveNacks(records []doViewChangeRecord, op Op, checksum Checksum) i
 // harnessQuickNackRecords draws do_view_change records about one op: some hold the
 // prepare, some another prepare there, some only its header, some end below it, and
 // some recovered past it.
-func harnessQuickNackRecords(rand *entropy.Rand, n int, view View, op Op, checksum Checksum) []doViewChangeRecord {
+func harnessQuickNackRecords(rand *entropy.Rand, n int, view View, op Op,
+	checksum Checksum) []doViewChangeRecord {
 	count := int(rand.Range(1, uint64(n)))
 	records := make([]doViewChangeRecord, count)
 	for i := range records {
-		d := doViewChangeRecord{replica: ReplicaIndex(i), view: view, op: Op(rand.Range(0, uint64(op)+3))}
+		d := doViewChangeRecord{replica: ReplicaIndex(i), view: view}
+		d.op = Op(rand.Range(0, uint64(op)+3))
 		from := Op(max(1, int(d.op)-int(rand.Range(0, 6))))
 		for o := from; o <= d.op; o++ {
 			h := PrepareHeader{Op: o, Checksum: Checksum{Lo: uint64(o), Hi: rand.Range(0, 1)}}
@@ -218,8 +226,10 @@ func TestQuickNacksMatchANaiveReading(t *testing.T) {
 		checksum := Checksum{Lo: uint64(op), Hi: 7}
 		records := harnessQuickNackRecords(rand, n, view, op, checksum)
 		r := harnessQuickReplica(n, view, records)
-		if got, want := r.nacks(op, checksum), harnessNaiveNacks(records, op, checksum); got != want {
-			t.Fatalf("round %d: op%d, records %+v: nacks %d, a naive reading says %d", round, op, records, got, want)
+		got, want := r.nacks(op, checksum), harnessNaiveNacks(records, op, checksum)
+		if got != want {
+			t.Fatalf("round %d: op%d, records %+v: nacks %d, a naive reading says %d", round, op,
+				records, got, want)
 		}
 	}
 	// VRR §4.2 step 3, with the nack quorum of Protocol-Aware Recovery: an op of the best
@@ -257,14 +267,16 @@ func TestQuickNackQuorumNeverTruncatesACommittedOp(t *testing.T) {
 			d.op, d.recoveredOp = op+Op(rand.Range(0, 2)), 0
 			d.headers = nil
 			for o := op; o <= d.op; o++ {
-				d.headers = append(d.headers, PrepareHeader{Op: o, Checksum: Checksum{Lo: uint64(o), Hi: 9}})
+				h := PrepareHeader{Op: o, Checksum: Checksum{Lo: uint64(o), Hi: 9}}
+				d.headers = append(d.headers, h)
 			}
 			d.headers[0].Checksum = checksum
 			d.present = 1<<len(d.headers) - 1
 		}
 		r := harnessQuickReplica(n, view, records)
 		if nacks := r.nacks(op, checksum); nacks >= r.quorumNack() {
-			t.Fatalf("round %d: %d replicas, holders %b, records %+v: %d nacks reach the nack quorum %d of a committed op",
+			t.Fatalf("round %d: %d replicas, holders %b, records %+v: %d nacks reach "+
+				"the nack quorum %d of a committed op",
 				round, n, holders, records, nacks, r.quorumNack())
 		}
 	}

@@ -68,7 +68,8 @@ func init() {
 
 // harnessScenarioDir is where TestScenarios finds its scripts: -scenarios runs others, say
 // a script that shows a bug before it is fixed.
-var harnessScenarioDir = flag.String("scenarios", "../testdata/scenarios", "directory of scenario scripts")
+var harnessScenarioDir = flag.String("scenarios", "../testdata/scenarios",
+	"directory of scenario scripts")
 
 func harnessRewrite() bool {
 	f := flag.Lookup("rewrite")
@@ -111,7 +112,8 @@ func TestScenariosAreDeterministic(t *testing.T) {
 		for i := range runs {
 			var s harnessScript
 			for _, b := range blocks {
-				runs[i] = append(runs[i], s.run(t, fmt.Sprintf("%s:%d", file, b.line), b.command)...)
+				runs[i] = append(runs[i], s.run(t, fmt.Sprintf("%s:%d", file, b.line),
+					b.command)...)
 			}
 		}
 		if diff := cmp.Diff(runs[0], runs[1]); diff != "" {
@@ -196,7 +198,8 @@ func harnessRunFile(t *testing.T, file string) {
 		if diff := cmp.Diff(b.output, got); diff != "" {
 			differences++
 			if differences <= differencesMax {
-				t.Errorf("%s:%d: %s: output differs (-want +got):\n%s", file, b.line, b.command, diff)
+				t.Errorf("%s:%d: %s: output differs (-want +got):\n%s", file, b.line, b.command,
+					diff)
 			}
 		}
 	}
