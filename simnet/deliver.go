@@ -63,9 +63,18 @@ func (n *Network) arrive(index int32, deliver func(source, target Process, data 
 		p = &n.packets[index]                        // enqueue may have grown the slab
 	}
 	if n.rand.Chance(n.options.CorruptProbability) && len(p.data) > 0 {
-		flips := 1 + n.rand.Int(3)
+		// One to three distinct bits: flipping a bit twice would undo the corruption.
+		flips := min(1+n.rand.Int(3), len(p.data)*8)
+		var flipped [3]uint64
 		for i := 0; i < flips; i++ {
 			bit := n.rand.IntN(uint64(len(p.data)) * 8)
+			for j := 0; j < i; j++ {
+				if flipped[j] == bit {
+					bit = (bit + 1) % (uint64(len(p.data)) * 8)
+					j = -1 // check the moved bit against all again
+				}
+			}
+			flipped[i] = bit
 			p.data[bit/8] ^= 1 << (bit % 8)
 		}
 		n.stats.Corrupted++
