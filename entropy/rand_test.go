@@ -138,8 +138,12 @@ func TestLog2Q16MatchesFloat(t *testing.T) {
 		}
 		got := float64(log2Q16(y)) / 65536
 		want := math.Log2(float64(y))
-		if math.Abs(got-want) > 2.0/65536 {
+		if math.Abs(got-want) > 1.0/2048 {
 			t.Fatalf("log2Q16(%d) = %.6f, want %.6f", y, got, want)
+		}
+		exact := float64(log2Q16Exact(y)) / 65536
+		if math.Abs(exact-want) > 2.0/65536 {
+			t.Fatalf("log2Q16Exact(%d) = %.6f, want %.6f", y, exact, want)
 		}
 	}
 }
