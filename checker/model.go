@@ -58,6 +58,19 @@ func NewModel(tableMax int) *Model {
 		values: make(map[string]string), digests: []core.Checksum{{}}, sent: make(map[string]int)}
 }
 
+// Reserve sizes the model for a run of about this many operations, so it does not regrow.
+func (m *Model) Reserve(operations int) {
+	operations = min(operations, 1<<16)
+	m.digests = append(make([]core.Checksum, 0, operations+1), m.digests...)
+	m.executions = append(make([]Execution, 0, operations), m.executions...)
+	sent := make(map[string]int, operations)
+	// map order: copying a map into a map.
+	for k, v := range m.sent {
+		sent[k] = v
+	}
+	m.sent = sent
+}
+
 func sentKey(client core.ClientID, body []byte) string {
 	var id [8]byte
 	binary.LittleEndian.PutUint64(id[:], uint64(client))

@@ -18,10 +18,11 @@ type Client struct {
 	dec    *Decoder
 
 	session  Session
-	request  RequestNumber // the number of the latest request sent in this session
-	view     View          // the highest view a reply has shown
-	inflight *clientRequest
-	pending  []byte // the caller's operation, waiting for the session
+	request  RequestNumber  // the number of the latest request sent in this session
+	view     View           // the highest view a reply has shown
+	inflight *clientRequest // nil when nothing is in flight; else &request
+	request_ clientRequest  // the request in flight, its buffer reused
+	pending  []byte         // the caller's operation, waiting for the session
 	hasPend  bool
 	timeout  timeout
 	attempts int
@@ -109,7 +110,9 @@ func (c *Client) send(m Request) {
 	if m.Operation == OperationRegister {
 		c.stats.Registers++
 	}
-	c.inflight = &clientRequest{number: m.Request, message: append([]byte(nil), c.enc.Request(&m)...)}
+	c.request_.number = m.Request
+	c.request_.message = append(c.request_.message[:0], c.enc.Request(&m)...)
+	c.inflight = &c.request_
 	c.attempts = 0
 	c.timeout.start()
 	c.timeout.jitter(c.rand)

@@ -20,6 +20,7 @@ func (w *World) initCheckers() {
 	root, _ := core.RootPrepare(w.config.Cluster, w.config.Replicas)
 	w.commits = checker.NewCommits(w.options.Replicas, root)
 	w.model = checker.NewModel(w.config.ClientTableMax)
+	w.model.Reserve(w.options.Requests)
 	w.commits.OnCanonical = func(op core.Op, prepare []byte) {
 		w.violations = append(w.violations, w.model.Apply(uint64(w.kernel.Now()), op, prepare)...)
 	}

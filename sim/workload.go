@@ -13,19 +13,20 @@ import (
 // workload issues random key-value operations from every client, one at a time each, until
 // the run's request budget is spent, and records the history.
 type workload struct {
-	world   *World
-	rand    *entropy.Rand
-	slots   []clientSlot
-	issued  int
-	history []checker.Operation // the client history, in invocation order
-	ids     []core.ClientID     // the client of each history operation
-	replied []int               // history indexes answered this tick, for the checkers
-	keys    []string
-	seen    map[string]string // latest value any get returned per key: material for cas
-	replies uint64
-	evicted uint64
-	closed  bool // the liveness phase: no new operations
-	input   []byte
+	world    *World
+	rand     *entropy.Rand
+	slots    []clientSlot
+	issued   int
+	history  []checker.Operation // the client history, in invocation order
+	ids      []core.ClientID     // the client of each history operation
+	replied  []int               // history indexes answered this tick, for the checkers
+	keys     []string
+	seen     map[string]string // latest value any get returned per key: material for cas
+	replies  uint64
+	evicted  uint64
+	closed   bool // the liveness phase: no new operations
+	inflight int  // slots with an operation in flight
+	input    []byte
 }
 
 type clientSlot struct {
@@ -40,7 +41,8 @@ func newWorkload(w *World, r *entropy.Rand) *workload {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
 	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
-		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16))}
+		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16)),
+		ids: make([]core.ClientID, 0, min(w.options.Requests, 1<<16))}
 }
 
 // attach creates the client of a slot.
@@ -60,23 +62,11 @@ func (wl *workload) done() bool {
 	if !wl.closed && wl.replies < uint64(wl.world.options.Requests) {
 		return false
 	}
-	for i := range wl.slots {
-		if wl.slots[i].current >= 0 {
-			return false
-		}
-	}
-	return true
+	return wl.inflight == 0
 }
 
-func (wl *workload) pending() int {
-	n := 0
-	for i := range wl.slots {
-		if wl.slots[i].current >= 0 {
-			n++
-		}
-	}
-	return n
-}
+// pending is the number of operations waiting for their reply.
+func (wl *workload) pending() int { return wl.inflight }
 
 // tick lets every idle client past its think time issue its next operation. In the
 // liveness phase no new operation starts: the ones in flight must be answered.
@@ -94,6 +84,7 @@ func (wl *workload) tick(now simclock.Tick) {
 		}
 		in := wl.nextInput(slot)
 		s.current = len(wl.history)
+		wl.inflight++
 		wl.history = append(wl.history, checker.Operation{Client: slot, Invoke: int64(now), Pending: true,
 			Input: checker.FromCoreKV(in)})
 		wl.ids = append(wl.ids, s.client.ID())
@@ -143,6 +134,7 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 	}
 	wl.replied = append(wl.replied, s.current)
 	s.current = -1
+	wl.inflight--
 	s.next = now + simclock.Tick(wl.rand.ExpTicks(0, wl.world.options.RequestMeanTicks))
 	wl.replies++
 	wl.world.trace.Record(now, TraceReply, uint64(slot), uint64(op), uint64(len(output)))
@@ -154,6 +146,9 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 func (wl *workload) onEvicted(slot int) {
 	s := &wl.slots[slot]
 	// The operation in flight stays pending: it may or may not have run.
+	if s.current >= 0 {
+		wl.inflight--
+	}
 	s.current = -1
 	wl.evicted++
 	now := wl.world.kernel.Now()
