@@ -21,12 +21,7 @@ func (r *Replica) onPrepare(m *Prepare) {
 	switch {
 	case r.status == StatusNormal && !r.isPrimary() && h.View == r.view && h.Op > r.journal.op:
 		r.timer(timeoutPrimary).reset()
-		if h.Op == r.journal.op+1 && h.Parent == r.journal.header(r.journal.op).Checksum {
-			r.journal.appendHead(h, message)
-		} else {
-			r.journal.setHead(h, message, r.commitMin)
-		}
-		changed = true
+		changed = r.extend(h, message)
 	case h.Op == r.commitMax && h.Op > r.journal.op && h.Checksum == r.commitMaxChecksum:
 		r.journal.setHead(h, message, r.commitMin) // the committed op a commit told us about
 		changed = true
@@ -50,6 +45,88 @@ func (r *Replica) onPrepare(m *Prepare) {
 		r.commitMax = h.Commit
 	}
 	r.journalChanged()
+}
+
+// extend adds a prepare of the current view beyond the head. A log may have a gap only
+// where every op in it is committed: committed ops are held by a quorum that keeps its
+// state, so repair always fills such a gap. An uncommitted op in a gap may be held by no one
+// alive (its primary crashed, its prepares were lost), and then no new primary could anchor
+// its log and no view would ever start. So a prepare ahead of an uncommitted op below it
+// waits outside the log (VRR §4.1: a backup waits until it has every earlier op) for that op,
+// which the primary resends and repair asks for by the checksum the waiting prepare names;
+// a prepare above only committed ops (its primary's commit says so) becomes the head at once,
+// and repair brings the ops below. A prepare of op+1 whose parent is not the head shows the
+// head stale (left from an older view): the prepare replaces it.
+func (r *Replica) extend(h *PrepareHeader, message []byte) bool {
+	j := r.journal
+	if h.Op > j.op+1 && h.Op-1 > max(h.Commit, r.commitMax) {
+		r.waiting.put(h, message, j.op+Op(r.config.PipelineMax))
+		return false
+	}
+	if h.Op > j.op+1 || h.Parent != j.header(j.op).Checksum {
+		j.setHead(h, message, r.commitMin)
+	} else {
+		j.appendHead(h, message)
+	}
+	for {
+		next, ok := r.waiting.take(j.op+1, j.header(j.op).Checksum)
+		if !ok {
+			return true
+		}
+		j.appendHead(&next.header, next.message)
+	}
+}
+
+// waitingPrepares holds prepares of the current view that arrived before the op below
+// them: at most one per op in the pipeline's reach, by op.
+type waitingPrepares struct {
+	slots [HeadersMax]waitingPrepare
+}
+
+type waitingPrepare struct {
+	header  PrepareHeader
+	message []byte // nil when the slot is free
+}
+
+// put keeps a prepare whose op is no further than limit.
+func (w *waitingPrepares) put(h *PrepareHeader, message []byte, limit Op) {
+	if h.Op > limit {
+		return
+	}
+	slot := &w.slots[h.Op%HeadersMax]
+	slot.header = *h
+	slot.message = append(slot.message[:0], message...)
+}
+
+// take removes the prepare waiting at op if it links to parent.
+func (w *waitingPrepares) take(op Op, parent Checksum) (*waitingPrepare, bool) {
+	slot := &w.slots[op%HeadersMax]
+	if slot.message == nil || slot.header.Op != op {
+		return nil, false
+	}
+	if slot.header.Parent != parent {
+		slot.message = nil // from a log this view has replaced
+		return nil, false
+	}
+	taken := *slot
+	taken.message = append([]byte(nil), slot.message...)
+	slot.message = nil
+	return &taken, true
+}
+
+// parentOf returns the checksum the prepare waiting above op names for op, if one waits.
+func (w *waitingPrepares) parentOf(op Op) (Checksum, bool) {
+	slot := &w.slots[(op+1)%HeadersMax]
+	if slot.message == nil || slot.header.Op != op+1 {
+		return Checksum{}, false
+	}
+	return slot.header.Parent, true
+}
+
+func (w *waitingPrepares) clear() {
+	for i := range w.slots {
+		w.slots[i].message = nil
+	}
 }
 
 // journalChanged follows up on anything the log gained: acknowledge, execute, and for a new

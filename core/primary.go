@@ -34,6 +34,7 @@ func (r *Replica) becomeNormal(v View) {
 	r.status, r.view, r.logView = StatusNormal, v, v
 	r.viewChange = viewChangeState{}
 	r.acked = [HeadersMax]PrepareOk{}
+	r.waiting.clear()
 	for i := range r.heard {
 		r.heard[i] = r.ticks
 	}

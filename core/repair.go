@@ -11,6 +11,9 @@ func (r *Replica) repair() {
 		return // the log is about to be replaced
 	}
 	j := r.journal
+	if parent, ok := r.waiting.parentOf(j.op + 1); ok && r.status == StatusNormal {
+		r.sendRequestPrepare(r.primaryIndex(), j.op+1, parent) // the op a waiting prepare needs
+	}
 	if r.commitMax > j.op && !r.commitMaxChecksum.IsZero() {
 		r.sendRequestPrepare(r.repairTarget(), r.commitMax, r.commitMaxChecksum)
 	}

@@ -49,6 +49,7 @@ type Replica struct {
 	viewChange viewChangeState
 	recovery   recoveryState
 	acked      [HeadersMax]PrepareOk // prepare_oks sent in this view, by op mod HeadersMax
+	waiting    waitingPrepares       // prepares of this view ahead of the log's head
 
 	ticks        uint64
 	heard        []uint64 // tick at which each replica was last heard in this view
