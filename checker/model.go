@@ -30,7 +30,7 @@ type Model struct {
 	values     map[string]string
 	digest     core.Checksum
 	digests    []core.Checksum // after each op
-	sent       map[string]int  // client and body → the history index of the request
+	sent       map[sentKey]int // client and body → the history index of the request
 	executions []Execution     // by history index; Op 0 while not executed
 	positions  int
 	violations []Violation
@@ -55,7 +55,7 @@ type Execution struct {
 // NewModel starts the model of a cluster whose client table holds tableMax sessions.
 func NewModel(tableMax int) *Model {
 	return &Model{tableMax: tableMax, sessions: make(map[core.ClientID]*modelSession),
-		values: make(map[string]string), digests: []core.Checksum{{}}, sent: make(map[string]int)}
+		values: make(map[string]string), digests: []core.Checksum{{}}, sent: make(map[sentKey]int)}
 }
 
 // Reserve sizes the model for a run of about this many operations, so it does not regrow.
@@ -63,7 +63,7 @@ func (m *Model) Reserve(operations int) {
 	operations = min(operations, 1<<16)
 	m.digests = append(make([]core.Checksum, 0, operations+1), m.digests...)
 	m.executions = append(make([]Execution, 0, operations), m.executions...)
-	sent := make(map[string]int, operations)
+	sent := make(map[sentKey]int, operations)
 	// map order: copying a map into a map.
 	for k, v := range m.sent {
 		sent[k] = v
@@ -71,16 +71,20 @@ func (m *Model) Reserve(operations int) {
 	m.sent = sent
 }
 
-func sentKey(client core.ClientID, body []byte) string {
-	var id [8]byte
-	binary.LittleEndian.PutUint64(id[:], uint64(client))
-	return string(id[:]) + string(body)
+// sentKey names a request by its client and the xxh3-128 of its body.
+type sentKey struct {
+	client core.ClientID
+	body   xxh3.Uint128
+}
+
+func keyOf(client core.ClientID, body []byte) sentKey {
+	return sentKey{client: client, body: xxh3.Hash128(body)}
 }
 
 // Sent records that a client sent an operation, history index i. Bodies are unique per
 // client (the workload makes them so), which names every request the model meets.
 func (m *Model) Sent(client core.ClientID, body []byte, i int) {
-	key := sentKey(client, body)
+	key := keyOf(client, body)
 	if _, ok := m.sent[key]; ok {
 		panic(fmt.Sprintf("checker: client %x sent the same body twice", client))
 	}
@@ -156,7 +160,7 @@ func (m *Model) apply(tick uint64, r *core.Request, op core.Op, index uint32) {
 	} else {
 		e.Output, e.Invalid = m.step(in)
 	}
-	i, ok := m.sent[sentKey(r.Client, r.Body)]
+	i, ok := m.sent[keyOf(r.Client, r.Body)]
 	switch {
 	case !ok:
 		m.violations = append(m.violations, Violation{Tick: tick, Replica: -1, Invariant: "no phantoms",

@@ -58,7 +58,7 @@ func realTimeOrder(ops []Operation, m *Model) []Violation {
 		at       int64
 		position int
 	}
-	var completed, invoked []entry
+	completed, invoked := make([]entry, 0, len(ops)), make([]entry, 0, len(ops))
 	for i := range ops {
 		e, ok := m.Execution(i)
 		if !ok {

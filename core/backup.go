@@ -84,8 +84,9 @@ type waitingPrepares struct {
 }
 
 type waitingPrepare struct {
-	header  PrepareHeader
-	message []byte // nil when the slot is free
+	header   PrepareHeader
+	message  []byte // its buffer is kept for the next prepare of the slot
+	occupied bool
 }
 
 // put keeps a prepare whose op is no further than limit.
@@ -94,30 +95,28 @@ func (w *waitingPrepares) put(h *PrepareHeader, message []byte, limit Op) {
 		return
 	}
 	slot := &w.slots[h.Op%HeadersMax]
-	slot.header = *h
+	slot.header, slot.occupied = *h, true
 	slot.message = append(slot.message[:0], message...)
 }
 
-// take removes the prepare waiting at op if it links to parent.
+// take removes the prepare waiting at op if it links to parent. What it returns is valid
+// until the next put.
 func (w *waitingPrepares) take(op Op, parent Checksum) (*waitingPrepare, bool) {
 	slot := &w.slots[op%HeadersMax]
-	if slot.message == nil || slot.header.Op != op {
+	if !slot.occupied || slot.header.Op != op {
 		return nil, false
 	}
+	slot.occupied = false
 	if slot.header.Parent != parent {
-		slot.message = nil // from a log this view has replaced
-		return nil, false
+		return nil, false // from a log this view has replaced
 	}
-	taken := *slot
-	taken.message = append([]byte(nil), slot.message...)
-	slot.message = nil
-	return &taken, true
+	return slot, true
 }
 
 // parentOf returns the checksum the prepare waiting above op names for op, if one waits.
 func (w *waitingPrepares) parentOf(op Op) (Checksum, bool) {
 	slot := &w.slots[(op+1)%HeadersMax]
-	if slot.message == nil || slot.header.Op != op+1 {
+	if !slot.occupied || slot.header.Op != op+1 {
 		return Checksum{}, false
 	}
 	return slot.header.Parent, true
@@ -125,7 +124,7 @@ func (w *waitingPrepares) parentOf(op Op) (Checksum, bool) {
 
 func (w *waitingPrepares) clear() {
 	for i := range w.slots {
-		w.slots[i].message = nil
+		w.slots[i].occupied = false
 	}
 }
 

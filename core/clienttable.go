@@ -26,7 +26,7 @@ type clientEntry struct {
 	client  ClientID
 	session Session
 	request RequestNumber // the latest request executed in this session
-	reply   []byte        // the reply to that request, to resend it
+	output  []byte        // that request's output: its reply is rebuilt to resend it
 	commit  Op            // where that request executed
 	index   uint32        // its position in the batch there: (commit, index) orders entries
 }
@@ -77,7 +77,7 @@ func (t *clientTable) remove(client ClientID) {
 }
 
 // register opens a session; the table must have room.
-func (t *clientTable) register(client ClientID, session Session, reply []byte, commit Op, index uint32) {
+func (t *clientTable) register(client ClientID, session Session, output []byte, commit Op, index uint32) {
 	if t.full() {
 		panic("core: register into a full client table")
 	}
@@ -86,7 +86,7 @@ func (t *clientTable) register(client ClientID, session Session, reply []byte, c
 	}
 	for slot := range t.entries {
 		if t.entries[slot].session == 0 {
-			t.entries[slot] = clientEntry{client: client, session: session, reply: reply, commit: commit, index: index}
+			t.entries[slot] = clientEntry{client: client, session: session, output: output, commit: commit, index: index}
 			t.byClient[client] = slot
 			return
 		}
@@ -94,11 +94,12 @@ func (t *clientTable) register(client ClientID, session Session, reply []byte, c
 	panic("core: no free slot in a client table that is not full")
 }
 
-// update records the execution of a session's next request.
-func (e *clientEntry) update(request RequestNumber, reply []byte, commit Op, index uint32) {
+// update records the execution of a session's next request; the entry keeps its own copy
+// of the output.
+func (e *clientEntry) update(request RequestNumber, output []byte, commit Op, index uint32) {
 	if request != e.request+1 || commit < e.commit {
 		panic(fmt.Sprintf("core: client %d request %d at op %d after request %d at op %d",
 			e.client, request, commit, e.request, e.commit))
 	}
-	e.request, e.reply, e.commit, e.index = request, reply, commit, index
+	e.request, e.output, e.commit, e.index = request, append(e.output[:0], output...), commit, index
 }

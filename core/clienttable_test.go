@@ -15,13 +15,13 @@ func TestClientTableRegisterGetUpdate(t *testing.T) {
 	table.register(7, 12, []byte("registered"), 12, 4)
 	e := table.get(7)
 	if e == nil || e.client != 7 || e.session != 12 || e.request != 0 || e.commit != 12 ||
-		e.index != 4 || string(e.reply) != "registered" {
+		e.index != 4 || string(e.output) != "registered" {
 		t.Fatalf("after register: %+v", e)
 	}
 	e.update(1, []byte("one"), 15, 0)
 	e.update(2, []byte("two"), 15, 1) // the same op, later in its batch
 	e = table.get(7)
-	if e.request != 2 || e.commit != 15 || e.index != 1 || string(e.reply) != "two" {
+	if e.request != 2 || e.commit != 15 || e.index != 1 || string(e.output) != "two" {
 		t.Fatalf("after two updates: %+v", e)
 	}
 	if table.get(8) != nil {
@@ -251,7 +251,7 @@ func TestClientTableBugSuccessiveCrashes(t *testing.T) {
 	}
 	c.run(ctPut(a, 4, 2, "k", "new2")) // op 7: the new session's request 2
 	entry := c.r.clients.get(a)
-	reply := ctReply(t, entry.reply)
+	reply := ctReply(t, c.r.cachedReply(a, entry))
 	if c.value("k") != "new2" || reply.Session != 4 || reply.Request != 2 || reply.Op != 7 {
 		t.Fatalf("request 2 of session 4: k = %q, kept reply %+v", c.value("k"), reply)
 	}
@@ -282,7 +282,7 @@ func TestClientTableBugViewChangeLockout(t *testing.T) {
 	c.prepare(2, ctPut(a, 1, 1, "x", "retried"))
 	c.commitTo(2, 2)
 	entry := c.r.clients.get(a)
-	if c.value("x") != "retried" || entry.request != 1 || ctReply(t, entry.reply).View != 2 {
+	if c.value("x") != "retried" || entry.request != 1 || ctReply(t, c.r.cachedReply(a, entry)).View != 2 {
 		t.Fatalf("the retry after the view change: x = %q, table at request %d", c.value("x"), entry.request)
 	}
 }
@@ -315,7 +315,7 @@ func TestClientTableMovesOnExecuteAtPrimary(t *testing.T) {
 	ack(2)
 	reply := ctReply(t, c.bus.toClient[1])
 	if c.r.clients.get(a).request != 1 || reply.Request != 1 || reply.Op != 2 ||
-		!bytes.Equal(c.r.clients.get(a).reply, c.bus.toClient[1]) {
+		!bytes.Equal(c.r.cachedReply(a, c.r.clients.get(a)), c.bus.toClient[1]) {
 		t.Fatalf("after the commit: table at request %d, reply %+v", c.r.clients.get(a).request, reply)
 	}
 	c.receive(c.enc.Request(&put)) // a retry after it ran: the same reply, from the table

@@ -52,9 +52,8 @@ func (r *Replica) executeRegister(m *Request, h *PrepareHeader, index uint32) {
 			r.sendEviction(evicted, session)
 		}
 	}
-	reply := r.encodeReply(m, h, Session(h.Op), nil)
-	r.clients.register(m.Client, Session(h.Op), reply, h.Op, index)
-	r.replied(m, reply)
+	r.clients.register(m.Client, Session(h.Op), nil, h.Op, index)
+	r.replied(m.Client, r.clients.get(m.Client))
 }
 
 func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
@@ -72,21 +71,23 @@ func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
 	}
 	r.output = r.sm.Apply(h.Op, h.Timestamp, m.Body, r.output[:0])
 	r.stats.RequestsExecuted++
-	reply := r.encodeReply(m, h, entry.session, r.output)
 	if m.Request <= entry.request { // only with BugDuplicateRequests
-		entry.reply = reply
-		r.replied(m, reply)
-		return
+		entry.output = append(entry.output[:0], r.output...)
+	} else {
+		entry.update(m.Request, r.output, h.Op, index)
 	}
-	entry.update(m.Request, reply, h.Op, index)
-	r.replied(m, reply)
+	r.replied(m.Client, entry)
 }
 
-// encodeReply builds a reply to keep in the client table.
-func (r *Replica) encodeReply(m *Request, h *PrepareHeader, session Session, output []byte) []byte {
-	reply := Reply{Replica: r.index, View: r.view, Op: h.Op, Commit: h.Op, Client: m.Client,
-		Session: session, Request: m.Request, Operation: m.Operation, Body: output}
-	return append([]byte(nil), r.enc.Reply(&reply)...)
+// cachedReply builds the reply to a session's latest request from the client table.
+func (r *Replica) cachedReply(client ClientID, e *clientEntry) []byte {
+	operation := OperationApply
+	if e.request == 0 {
+		operation = OperationRegister
+	}
+	reply := Reply{Replica: r.index, View: r.view, Op: e.commit, Commit: e.commit, Client: client,
+		Session: e.session, Request: e.request, Operation: operation, Body: e.output}
+	return r.enc.Reply(&reply)
 }
 
 // settled forgets a request was in flight once its op executes, whatever the client table
@@ -100,9 +101,10 @@ func (r *Replica) settled(m *Request) {
 	}
 }
 
-// replied sends the reply: the primary does.
-func (r *Replica) replied(m *Request, reply []byte) {
+// replied sends the reply to a request just executed: the primary does. Backups only keep
+// the output, and build a reply if they are ever asked again as primary.
+func (r *Replica) replied(client ClientID, e *clientEntry) {
 	if r.status == StatusNormal && r.isPrimary() {
-		r.bus.SendToClient(m.Client, reply)
+		r.bus.SendToClient(client, r.cachedReply(client, e))
 	}
 }

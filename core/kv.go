@@ -62,15 +62,29 @@ func EncodeKV(buf []byte, in KVInput) []byte {
 
 // DecodeKV reads an input, rejecting anything malformed.
 func DecodeKV(b []byte) (KVInput, error) {
-	if len(b) < 1 || b[0] < byte(KVGet) || b[0] > byte(KVCas) {
+	f, ok := parseKV(b)
+	if !ok {
 		return KVInput{}, errKVInput
 	}
-	in := KVInput{Op: KVOp(b[0])}
+	return KVInput{Op: f.op, Key: string(f.key), Value: string(f.value), Expected: string(f.expected)}, nil
+}
+
+// kvFields is an input read in place: the slices alias the encoded bytes.
+type kvFields struct {
+	op                   KVOp
+	key, value, expected []byte
+}
+
+func parseKV(b []byte) (kvFields, bool) {
+	if len(b) < 1 || b[0] < byte(KVGet) || b[0] > byte(KVCas) {
+		return kvFields{}, false
+	}
+	f := kvFields{op: KVOp(b[0])}
 	b = b[1:]
-	fields := [3]*string{&in.Key, &in.Value, &in.Expected}
+	fields := [3]*[]byte{&f.key, &f.value, &f.expected}
 	for i, field := range fields {
 		if len(b) < 4 {
-			return KVInput{}, errKVInput
+			return kvFields{}, false
 		}
 		n := binary.LittleEndian.Uint32(b)
 		limit := uint32(KVValueMax)
@@ -78,15 +92,12 @@ func DecodeKV(b []byte) (KVInput, error) {
 			limit = KVKeyMax
 		}
 		if n > limit || uint64(n) > uint64(len(b)-4) {
-			return KVInput{}, errKVInput
+			return kvFields{}, false
 		}
-		*field = string(b[4 : 4+n])
+		*field = b[4 : 4+n]
 		b = b[4+n:]
 	}
-	if len(b) != 0 {
-		return KVInput{}, errKVInput
-	}
-	return in, nil
+	return f, len(b) == 0
 }
 
 // Output encoding: one status byte (0 ok, 1 swapped, 0xff invalid), then a get's value.
@@ -115,36 +126,47 @@ func DecodeKVOutput(b []byte) (KVOutput, error) {
 // KV is the reference key-value state machine.
 type KV struct {
 	data   map[string]string
-	digest Checksum // xor over present keys of checksumOf(key, value): updated per write
+	keys   map[string]string // each key's string, interned: a write allocates only its value
+	digest Checksum          // xor over present keys of checksumOf(key, value): updated per write
 }
 
 // NewKV returns an empty key-value store.
-func NewKV() *KV { return &KV{data: make(map[string]string)} }
+func NewKV() *KV { return &KV{data: make(map[string]string), keys: make(map[string]string)} }
 
+// Apply reads its input in place: a get or a failed cas allocates nothing.
 func (kv *KV) Apply(_ Op, _ uint64, input []byte, output []byte) []byte {
-	in, err := DecodeKV(input)
-	if err != nil {
+	in, ok := parseKV(input)
+	if !ok {
 		return append(output, kvStatusInvalid)
 	}
-	current := kv.data[in.Key]
-	switch in.Op {
+	current := kv.data[string(in.key)]
+	switch in.op {
 	case KVGet:
 		return append(append(output, kvStatusOk), current...)
 	case KVPut:
-		kv.set(in.Key, in.Value)
+		kv.set(kv.intern(in.key), string(in.value))
 	case KVAppend:
-		if len(current)+len(in.Value) > KVValueMax {
+		if len(current)+len(in.value) > KVValueMax {
 			return append(output, kvStatusInvalid)
 		}
-		kv.set(in.Key, current+in.Value)
+		kv.set(kv.intern(in.key), current+string(in.value))
 	case KVCas:
-		if current != in.Expected {
+		if current != string(in.expected) {
 			return append(output, kvStatusOk)
 		}
-		kv.set(in.Key, in.Value)
+		kv.set(kv.intern(in.key), string(in.value))
 		return append(output, kvStatusSwapped)
 	}
 	return append(output, kvStatusOk)
+}
+
+func (kv *KV) intern(key []byte) string {
+	if s, ok := kv.keys[string(key)]; ok {
+		return s
+	}
+	s := string(key)
+	kv.keys[s] = s
+	return s
 }
 
 func (kv *KV) set(key, value string) {
@@ -160,9 +182,9 @@ func (kv *KV) set(key, value string) {
 }
 
 func kvEntryChecksum(key, value string) Checksum {
-	var buf [64]byte
+	var buf [256]byte
 	b := binary.LittleEndian.AppendUint32(buf[:0], uint32(len(key)))
-	b = append(append(b, key...), value...)
+	b = append(append(b, key...), value...) // on the stack unless the value is long
 	return checksumOf(b)
 }
 

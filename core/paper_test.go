@@ -848,7 +848,7 @@ func harnessTableClient(t *testing.T, change func(*Config)) (*harness, Session, 
 	if entry == nil || entry.request != 2 {
 		t.Fatalf("c1's table entry %+v, want request 2", entry)
 	}
-	return h, entry.session, entry.reply
+	return h, entry.session, append([]byte(nil), h.replica(0).cachedReply(1, entry)...)
 }
 
 // applyRequest is c1's request number n in session s, a put.

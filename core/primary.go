@@ -8,7 +8,18 @@ type primaryState struct {
 	queue         []Request                    // requests waiting for room in the pipeline; bodies owned
 	inflight      map[ClientID]inflightRequest // the latest request of each client queued or prepared
 	timestampLast uint64
-	batch         []byte // scratch for building a prepare's body
+	batch         []byte   // scratch for building a prepare's body
+	spare         [][]byte // body buffers of batched requests, for the next ones queued
+}
+
+// spareBody returns an empty buffer for a queued request's body.
+func (p *primaryState) spareBody() []byte {
+	if last := len(p.spare) - 1; last >= 0 {
+		body := p.spare[last]
+		p.spare = p.spare[:last]
+		return body
+	}
+	return nil
 }
 
 // inflightRequest names a request by its session and number: a register (session 0,
@@ -113,7 +124,7 @@ func (r *Replica) onRequest(m *Request) {
 		return
 	}
 	queued := *m
-	queued.Body = append([]byte(nil), m.Body...)
+	queued.Body = append(r.primary.spareBody(), m.Body...)
 	r.primary.queue = append(r.primary.queue, queued)
 	r.primary.inflight[m.Client] = inflightRequest{session: m.Session, request: m.Request}
 	r.prepareQueued()
@@ -126,7 +137,7 @@ func (r *Replica) answered(m *Request, entry *clientEntry) bool {
 	switch {
 	case m.Operation == OperationRegister:
 		if entry.request == 0 {
-			r.bus.SendToClient(m.Client, entry.reply) // a retried register
+			r.bus.SendToClient(m.Client, r.cachedReply(m.Client, entry)) // a retried register
 		} else {
 			r.drop()
 		}
@@ -135,7 +146,7 @@ func (r *Replica) answered(m *Request, entry *clientEntry) bool {
 		r.drop()
 		return true
 	case m.Request == entry.request:
-		r.bus.SendToClient(m.Client, entry.reply) // it ran: the same reply again
+		r.bus.SendToClient(m.Client, r.cachedReply(m.Client, entry)) // it ran: the same reply again
 		return true
 	case m.Request > entry.request+1:
 		r.drop() // a client has one request in flight; this one skips a number
@@ -164,6 +175,9 @@ func (r *Replica) prepareQueued() {
 		}
 		if count == 0 {
 			panic("core: a queued request does not fit in a prepare")
+		}
+		for i := 0; i < count; i++ {
+			p.spare = append(p.spare, p.queue[i].Body[:0]) // batched: the buffer serves again
 		}
 		p.queue = append(p.queue[:0], p.queue[count:]...)
 		r.prepare(p.batch, uint32(count))

@@ -27,6 +27,7 @@ type workload struct {
 	closed   bool // the liveness phase: no new operations
 	inflight int  // slots with an operation in flight
 	input    []byte
+	value    []byte // scratch for building values
 }
 
 type clientSlot struct {
@@ -109,7 +110,9 @@ func (wl *workload) nextInput(slot int) core.KVInput {
 	// Unique values: a read names the write it saw, which keeps checking fast; and every
 	// request body is unique (a get carries a tag the store ignores), which names the
 	// request behind every execution.
-	in.Value = "c" + strconv.Itoa(slot) + "." + strconv.Itoa(len(wl.history)) + ";"
+	value := append(append(append(wl.value[:0], 'c'), strconv.Itoa(slot)...), '.')
+	value = append(strconv.AppendInt(value, int64(len(wl.history)), 10), ';')
+	in.Value, wl.value = string(value), value
 	if in.Op == core.KVCas {
 		in.Expected = wl.seen[in.Key]
 	}
