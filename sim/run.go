@@ -117,18 +117,49 @@ func (w *World) run(result *Result) {
 			return
 		}
 		if w.converged() {
-			w.checkEnd()
-			if len(w.violations) > 0 {
-				w.fail(result, VerdictCorrectness)
-				return
-			}
-			result.Verdict = VerdictPass
+			w.finish(result)
 			return
 		}
 	}
 	result.Verdict = VerdictLiveness
 	result.Failure = w.livenessReport()
 }
+
+// finish runs what is left of the workload on the healed core once it has converged: a
+// healed cluster must serve clients, so a run whose faults kept it from its request budget
+// still commits it, within a bound per request, or fails for liveness. Then the checks of
+// the whole run.
+func (w *World) finish(result *Result) {
+	remaining := uint64(w.options.Requests) - min(w.workload.replies, uint64(w.options.Requests))
+	if remaining > 0 {
+		w.workload.closed = false
+		bound := uint64(w.kernel.Now()) + w.options.LivenessTicksMax + remaining*drainTicksPerRequest
+		for !(w.workload.done() && w.converged()) {
+			if uint64(w.kernel.Now()) >= bound {
+				result.Verdict = VerdictLiveness
+				result.Failure = fmt.Sprintf("the healed core answered %d of the %d requests left in %d ticks: %s",
+					w.workload.replies-(uint64(w.options.Requests)-remaining), remaining,
+					w.options.LivenessTicksMax+remaining*drainTicksPerRequest, w.livenessReport())
+				return
+			}
+			w.step()
+			if len(w.violations) > 0 {
+				w.fail(result, VerdictCorrectness)
+				return
+			}
+		}
+	}
+	w.checkEnd()
+	if len(w.violations) > 0 {
+		w.fail(result, VerdictCorrectness)
+		return
+	}
+	result.Verdict = VerdictPass
+}
+
+// drainTicksPerRequest bounds the healed core's time per request left: generous, since the
+// workload's own think time and retries count against it.
+const drainTicksPerRequest = 400
 
 func (w *World) fail(result *Result, verdict Verdict) {
 	result.Verdict = verdict
