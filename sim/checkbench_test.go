@@ -15,7 +15,11 @@ import (
 //
 // reports, per profile, the mean wall time of a run with and without the checkers, the
 // overhead in percent, and the median of the overhead per pair of runs (robust to a noisy
-// machine). Seeds whose checked run fails a check are skipped and counted. Checked and unchecked runs alternate, so that drift in the machine's
+// machine). Seeds whose checked run fails a check are skipped and counted. Each run starts
+// on a fresh heap, as a single `vsrsim run` does: the worst case, since the checkers'
+// memory (model, history, canonical headers) then drives more collections. The steady state
+// of a swarm, where each run inherits the heap goal of the last, is what BenchmarkChecked
+// against BenchmarkUnchecked shows (benchstat); it is lower. Checked and unchecked runs alternate, so that drift in the machine's
 // speed falls on both, and each starts after a collection: without it a run inherits the
 // heap goal the previous one left, which favours whichever follows the checked run.
 
