@@ -30,6 +30,7 @@ type Model struct {
 	values     map[string]string
 	digest     core.Checksum
 	digests    []core.Checksum // after each op
+	runs       []uint64        // requests run through the store up to and including each op
 	sent       map[sentKey]int // client and body → the history index of the request
 	executions []Execution     // by history index; Op 0 while not executed
 	positions  int
@@ -55,13 +56,15 @@ type Execution struct {
 // NewModel starts the model of a cluster whose client table holds tableMax sessions.
 func NewModel(tableMax int) *Model {
 	return &Model{tableMax: tableMax, sessions: make(map[core.ClientID]*modelSession),
-		values: make(map[string]string), digests: []core.Checksum{{}}, sent: make(map[sentKey]int)}
+		values: make(map[string]string), digests: []core.Checksum{{}}, runs: []uint64{0},
+		sent: make(map[sentKey]int)}
 }
 
 // Reserve sizes the model for a run of about this many operations, so it does not regrow.
 func (m *Model) Reserve(operations int) {
 	operations = min(operations, 1<<16)
 	m.digests = append(make([]core.Checksum, 0, operations+1), m.digests...)
+	m.runs = append(make([]uint64, 0, operations+1), m.runs...)
 	m.executions = append(make([]Execution, 0, operations), m.executions...)
 	sent := make(map[sentKey]int, operations)
 	// map order: copying a map into a map.
@@ -125,6 +128,7 @@ func (m *Model) Apply(tick uint64, op core.Op, prepare []byte) []Violation {
 		index++
 	})
 	m.digests = append(m.digests, m.digest)
+	m.runs = append(m.runs, uint64(m.positions))
 	return append([]Violation(nil), m.violations...)
 }
 
@@ -239,4 +243,15 @@ func FromCoreKV(in core.KVInput) KVInput {
 		out.Value = "" // a get's value carries only the workload's tag
 	}
 	return out
+}
+
+// CheckRuns compares how many requests a replica ran through its state machine by its
+// executed op with how many the model ran: a replica that runs a request again is caught
+// even when the request leaves no trace in the state (a get, a failed cas).
+func (m *Model) CheckRuns(tick uint64, replica int, op core.Op, runs uint64) []Violation {
+	if op > m.Ops() || m.runs[op] == runs {
+		return nil
+	}
+	return []Violation{{Tick: tick, Replica: replica, Invariant: "exactly once",
+		Detail: fmt.Sprintf("ran %d requests through its state machine by op %d, the model %d", runs, op, m.runs[op])}}
 }

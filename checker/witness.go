@@ -20,7 +20,7 @@ func CheckWitness(ops []Operation, m *Model) []Violation {
 	for i := range ops {
 		violations = append(violations, CheckReply(ops, i, m)...)
 	}
-	return append(violations, realTimeOrder(ops, m)...)
+	return append(violations, CheckRealTime(ops, m)...)
 }
 
 // CheckReply checks one answered operation against the model: it ran, at the op its reply
@@ -50,9 +50,9 @@ func CheckReply(ops []Operation, i int, m *Model) []Violation {
 	return nil
 }
 
-// realTimeOrder finds operations that ran before one that had already completed when they
-// were invoked.
-func realTimeOrder(ops []Operation, m *Model) []Violation {
+// CheckRealTime finds operations that ran before one that had already completed when they
+// were invoked: the half of CheckWitness for a run whose replies were checked as they came.
+func CheckRealTime(ops []Operation, m *Model) []Violation {
 	type entry struct {
 		i        int
 		at       int64

@@ -32,6 +32,7 @@ func (w *World) checkReplica(i int, r *core.Replica) {
 	now := uint64(w.kernel.Now())
 	w.violations = append(w.violations, w.commits.Observe(now, i, r)...)
 	w.violations = append(w.violations, w.model.CheckDigest(now, i, r.CommitMin(), r.Digest())...)
+	w.violations = append(w.violations, w.model.CheckRuns(now, i, r.CommitMin(), r.Stats().RequestsExecuted)...)
 	if r.Status() != core.StatusNormal {
 		return
 	}
@@ -57,7 +58,8 @@ func (w *World) checkEnd() {
 	if w.unchecked {
 		return
 	}
-	w.violations = append(w.violations, checker.CheckWitness(w.workload.history, w.model)...)
+	// Each reply was checked when it arrived; what remains is the real-time order.
+	w.violations = append(w.violations, checker.CheckRealTime(w.workload.history, w.model)...)
 	for i, r := range w.replicas {
 		if w.kernel.State(simnet.Process(i)) != StateCrashed {
 			w.checkReplica(i, r)

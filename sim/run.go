@@ -110,7 +110,7 @@ func (w *World) run(result *Result) {
 	}
 	w.stats.SafetyTicks = uint64(w.kernel.Now())
 	w.startLiveness()
-	for uint64(w.kernel.Now())-w.livenessAt < w.options.LivenessTicksMax {
+	for uint64(w.kernel.Now())-w.livenessAt < w.livenessBound {
 		w.step()
 		if len(w.violations) > 0 {
 			w.fail(result, VerdictCorrectness)

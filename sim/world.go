@@ -39,6 +39,24 @@ type World struct {
 	livenessAt        uint64 // tick at which the liveness phase began
 	core              []simnet.Process
 	pendingAtLiveness int
+	livenessBound     uint64 // ticks the core has to converge: the option, plus time to repair
+}
+
+// repairTicksPerOp is the liveness phase's allowance per op a core replica must repair or
+// execute before it can converge: twice the pace repair keeps (about 0.4 ops a tick).
+const repairTicksPerOp = 5
+
+// repairLag is how far the core's slowest replica is behind the canonical history.
+func (w *World) repairLag() uint64 {
+	var lag uint64
+	for _, p := range w.core {
+		behind := uint64(w.model.Ops())
+		if w.kernel.State(p) != StateCrashed {
+			behind -= min(behind, uint64(w.replicas[p].CommitMin()))
+		}
+		lag = max(lag, behind)
+	}
+	return lag
 }
 
 type replicaStatus struct {
@@ -173,7 +191,7 @@ func (w *World) livenessReport() string {
 			p, r.Status(), r.View(), r.Op(), r.CommitMin(), r.CommitMax(), r.Healthy()))
 	}
 	return fmt.Sprintf("core did not converge in %d ticks: %s; %d requests pending, %d of %d answered",
-		w.options.LivenessTicksMax, strings.Join(parts, "; "), w.workload.pending(), w.workload.replies,
+		w.livenessBound, strings.Join(parts, "; "), w.workload.pending(), w.workload.replies,
 		w.options.Requests)
 }
 
@@ -199,6 +217,7 @@ func (w *World) startLiveness() {
 	w.core = append(healthy, rest...)[:size]
 	w.phase = "liveness"
 	w.livenessAt = uint64(w.kernel.Now())
+	w.livenessBound = w.options.LivenessTicksMax + repairTicksPerOp*w.repairLag()
 	w.workload.closed = true
 	w.pendingAtLiveness = w.workload.pending()
 	now := w.kernel.Now()
