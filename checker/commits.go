@@ -35,24 +35,42 @@ func (v Violation) String() string {
 // execute one at a time, in order, each linking to the one before (the hash chain). Each op
 // that becomes canonical is handed to OnCanonical (the model replays it).
 type Commits struct {
-	canonical   []core.PrepareHeader // by op; the root at 0
-	checked     []core.Op            // per replica: executed ops already compared
+	canonical   [][]core.PrepareHeader // by op, in chunks so growing never copies; the root at 0
+	ops         core.Op                // canonical ops, the root included
+	checked     []core.Op              // per replica: executed ops already compared
 	OnCanonical func(op core.Op, prepare []byte)
 }
 
 // NewCommits starts the check for a cluster whose logs begin with root.
 func NewCommits(replicas int, root core.PrepareHeader) *Commits {
-	return &Commits{canonical: []core.PrepareHeader{root}, checked: make([]core.Op, replicas)}
+	c := &Commits{checked: make([]core.Op, replicas)}
+	c.add(root)
+	return c
+}
+
+const canonicalChunk = 1024
+
+func (c *Commits) add(h core.PrepareHeader) {
+	if c.ops%canonicalChunk == 0 {
+		c.canonical = append(c.canonical, make([]core.PrepareHeader, 0, canonicalChunk))
+	}
+	last := len(c.canonical) - 1
+	c.canonical[last] = append(c.canonical[last], h)
+	c.ops++
+}
+
+func (c *Commits) at(op core.Op) *core.PrepareHeader {
+	return &c.canonical[op/canonicalChunk][op%canonicalChunk]
 }
 
 // Restarted forgets what a replica had executed: it lost its state and executes again.
 func (c *Commits) Restarted(replica int) { c.checked[replica] = 0 }
 
 // Canonical is the op count of the canonical history so far.
-func (c *Commits) Canonical() core.Op { return core.Op(len(c.canonical) - 1) }
+func (c *Commits) Canonical() core.Op { return c.ops - 1 }
 
 // CanonicalHeader returns the header of a canonical op.
-func (c *Commits) CanonicalHeader(op core.Op) core.PrepareHeader { return c.canonical[op] }
+func (c *Commits) CanonicalHeader(op core.Op) core.PrepareHeader { return *c.at(op) }
 
 // Observe compares what a replica executed since the last look with the canonical history.
 // It returns every violation.
@@ -72,17 +90,17 @@ func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation
 		if h.Op != op {
 			report("one history", "op %d executed with a header of op %d", op, h.Op)
 		}
-		if op == core.Op(len(c.canonical)) {
-			if h.Parent != c.canonical[op-1].Checksum {
-				report("hash chain", "op %d has parent %v, but op %d is %v", op, h.Parent, op-1, c.canonical[op-1].Checksum)
+		if op == c.ops {
+			if h.Parent != c.at(op-1).Checksum {
+				report("hash chain", "op %d has parent %v, but op %d is %v", op, h.Parent, op-1, c.at(op-1).Checksum)
 			}
-			c.canonical = append(c.canonical, h)
+			c.add(h)
 			if c.OnCanonical != nil {
 				c.OnCanonical(op, log.ExecutedPrepare(op))
 			}
 			continue
 		}
-		if want := c.canonical[op]; h.Checksum != want.Checksum {
+		if want := c.at(op); h.Checksum != want.Checksum {
 			report("one history", "op %d executed as %v (view %d), but it committed as %v (view %d)",
 				op, h.Checksum, h.View, want.Checksum, want.View)
 		}

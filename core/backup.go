@@ -39,7 +39,7 @@ func (r *Replica) onPrepare(m *Prepare) {
 	if r.bug(BugAckUnheld) && r.status == StatusNormal && !r.isPrimary() && h.Op > r.commitMin {
 		m := PrepareOk{Replica: r.index, View: r.view, Op: h.Op, Commit: r.commitMin, Prepare: h.Checksum}
 		r.bus.SendToReplica(r.primaryIndex(), r.enc.PrepareOk(&m))
-		r.journal.messages[h.Op] = nil
+		r.journal.entry(h.Op).message = nil
 	}
 	if r.status == StatusNormal && h.Commit > r.commitMax {
 		r.commitMax = h.Commit
@@ -153,7 +153,7 @@ func (r *Replica) sendPrepareOks() {
 	}
 	for op := from; op <= r.journal.op; op++ {
 		h := r.journal.header(op)
-		if r.journal.messages[op] == nil {
+		if r.journal.message(op) == nil {
 			continue
 		}
 		slot := &r.acked[op%HeadersMax]
@@ -178,7 +178,7 @@ func (r *Replica) reack(h *PrepareHeader) {
 }
 
 func (r *Replica) sendPrepareOk(h *PrepareHeader) {
-	if !r.journal.trusted(h.Op) || r.journal.messages[h.Op] == nil {
+	if !r.journal.trusted(h.Op) || r.journal.message(h.Op) == nil {
 		panic(fmt.Sprintf("core: ack of op %d not held on the trusted chain", h.Op))
 	}
 	m := PrepareOk{Replica: r.index, View: r.view, Op: h.Op, Commit: r.commitMin, Prepare: h.Checksum}

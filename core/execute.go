@@ -7,7 +7,7 @@ import "fmt"
 func (r *Replica) executeCommitted() {
 	for r.commitMin < r.commitMax {
 		op := r.commitMin + 1
-		if !r.journal.trusted(op) || r.journal.messages[op] == nil || r.journal.chainFrom > op {
+		if !r.journal.trusted(op) || r.journal.message(op) == nil || r.journal.chainFrom > op {
 			return
 		}
 		r.execute(op)
@@ -22,7 +22,7 @@ func (r *Replica) execute(op Op) {
 	if h.Parent != r.journal.header(op-1).Checksum {
 		panic(fmt.Sprintf("core: replica %d executing op %d whose parent is not op %d", r.index, op, op-1))
 	}
-	body := r.journal.messages[op][HeaderSize:]
+	body := r.journal.message(op)[HeaderSize:]
 	it := newBatchIterator(body, h.Requests)
 	var m Request
 	for index := uint32(0); it.Next(&m); index++ {

@@ -596,7 +596,7 @@ func (h *harness) logLines(i int) []string {
 		}
 		hd := j.header(op)
 		held := "held"
-		if j.messages[op] == nil {
+		if j.message(op) == nil {
 			held = "missing"
 		}
 		trust := ""

@@ -30,7 +30,7 @@ func (r *Replica) ExecutedPrepare(op Op) []byte {
 	if op > r.commitMin {
 		panic("core: prepare of an op not executed")
 	}
-	return r.journal.messages[op]
+	return r.journal.message(op)
 }
 
 // Healthy reports whether the replica holds its whole log: it is not recovering and every

@@ -19,18 +19,42 @@ import "fmt"
 // fetches the header chainFrom−1 that headers[chainFrom].Parent names, and stale ones are
 // replaced. Executed ops (up to the replica's commitMin) are canonical and never change.
 type journal struct {
-	headers   []PrepareHeader // by op; a zero Checksum means unknown
-	messages  [][]byte        // by op; nil when the prepare is not held
-	op        Op              // the head
+	chunks    [][]journalEntry // by op, journalChunk ops a chunk: growing never copies
+	size      Op               // ops with room: op < size
+	op        Op               // the head
 	chainFrom Op
 }
 
+// journalEntry is what the log holds at one op.
+type journalEntry struct {
+	header  PrepareHeader // a zero Checksum means unknown
+	message []byte        // the whole prepare, nil when not held
+}
+
+const journalChunk = 1024
+
 func newJournal(root PrepareHeader, rootMessage []byte) *journal {
-	return &journal{headers: []PrepareHeader{root}, messages: [][]byte{rootMessage}}
+	j := &journal{}
+	j.grow(0)
+	*j.entry(0) = journalEntry{header: root, message: rootMessage}
+	return j
+}
+
+// entry is the slot of an op the journal has room for.
+func (j *journal) entry(op Op) *journalEntry {
+	return &j.chunks[op/journalChunk][op%journalChunk]
+}
+
+// message returns the prepare held at op, nil if none (or if op is beyond the journal).
+func (j *journal) message(op Op) []byte {
+	if op >= j.size {
+		return nil
+	}
+	return j.entry(op).message
 }
 
 func (j *journal) known(op Op) bool {
-	return op <= j.op && !j.headers[op].Checksum.IsZero()
+	return op <= j.op && !j.entry(op).header.Checksum.IsZero()
 }
 
 // header returns the header at op; it must be known.
@@ -38,51 +62,44 @@ func (j *journal) header(op Op) *PrepareHeader {
 	if !j.known(op) {
 		panic(fmt.Sprintf("core: header of op %d is not known (head %d)", op, j.op))
 	}
-	return &j.headers[op]
+	return &j.entry(op).header
 }
 
 // held reports whether the prepare at op is held with the given checksum.
 func (j *journal) held(op Op, checksum Checksum) bool {
-	return j.known(op) && j.headers[op].Checksum == checksum && j.messages[op] != nil
+	return j.known(op) && j.entry(op).header.Checksum == checksum && j.entry(op).message != nil
 }
 
 // trusted reports whether op lies on the chain from the head.
 func (j *journal) trusted(op Op) bool { return op >= j.chainFrom && op <= j.op }
 
-// grow makes room up to op, doubling the capacity so a long log costs O(1) per op.
+// grow makes room up to op, a chunk at a time.
 func (j *journal) grow(op Op) {
-	if Op(len(j.headers)) > op {
-		return
+	for j.size <= op {
+		j.chunks = append(j.chunks, make([]journalEntry, journalChunk))
+		j.size += journalChunk
 	}
-	size := int(op) + 1
-	if size > cap(j.headers) {
-		capacity := max(2*cap(j.headers), size, 64)
-		j.headers = append(make([]PrepareHeader, 0, capacity), j.headers...)
-		j.messages = append(make([][]byte, 0, capacity), j.messages...)
-	}
-	j.headers = j.headers[:size]
-	j.messages = j.messages[:size]
 }
 
 // set records a header at its op, with its message if held. A different header there is
 // replaced, with its message.
 func (j *journal) set(h *PrepareHeader, message []byte) {
 	j.grow(h.Op)
-	if j.headers[h.Op].Checksum != h.Checksum {
-		j.messages[h.Op] = nil
+	e := j.entry(h.Op)
+	if e.header.Checksum != h.Checksum {
+		e.message = nil
 	}
-	j.headers[h.Op] = *h
+	e.header = *h
 	if message != nil {
-		j.messages[h.Op] = append([]byte(nil), message...)
+		e.message = append([]byte(nil), message...)
 	}
 }
 
 // truncate forgets everything above op. Executed ops must never be truncated; the caller
 // asserts that.
 func (j *journal) truncate(op Op) {
-	for n := op + 1; n <= j.op && int(n) < len(j.headers); n++ {
-		j.headers[n] = PrepareHeader{}
-		j.messages[n] = nil
+	for n := op + 1; n <= j.op && n < j.size; n++ {
+		*j.entry(n) = journalEntry{}
 	}
 	if j.op > op {
 		j.op = op
@@ -92,7 +109,7 @@ func (j *journal) truncate(op Op) {
 
 // appendHead adds the prepare of op+1 that links to the head.
 func (j *journal) appendHead(h *PrepareHeader, message []byte) {
-	if h.Op != j.op+1 || h.Parent != j.headers[j.op].Checksum {
+	if h.Op != j.op+1 || h.Parent != j.entry(j.op).header.Checksum {
 		panic(fmt.Sprintf("core: op %d does not extend head %d", h.Op, j.op))
 	}
 	j.set(h, message)
@@ -130,9 +147,9 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 		h := &headers[i]
 		if h.Op > commitMin {
 			j.set(h, nil)
-		} else if j.headers[h.Op].Checksum != h.Checksum {
+		} else if j.entry(h.Op).header.Checksum != h.Checksum {
 			panic(fmt.Sprintf("core: view installs op %d as %v, but it was executed as %v",
-				h.Op, h.Checksum, j.headers[h.Op].Checksum))
+				h.Op, h.Checksum, j.entry(h.Op).header.Checksum))
 		}
 	}
 	j.chainFrom = max(headers[0].Op, commitMin)
@@ -144,16 +161,17 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 func (j *journal) extendChain(commitMin Op) {
 	for j.chainFrom > commitMin {
 		below := j.chainFrom - 1
-		parent := j.headers[j.chainFrom].Parent
-		if j.headers[below].Checksum.IsZero() {
+		parent := j.entry(j.chainFrom).header.Parent
+		e := j.entry(below)
+		if e.header.Checksum.IsZero() {
 			return
 		}
-		if j.headers[below].Checksum != parent {
+		if e.header.Checksum != parent {
 			if below <= commitMin {
 				panic(fmt.Sprintf("core: executed op %d has checksum %v but op %d names %v as parent",
-					below, j.headers[below].Checksum, j.chainFrom, parent))
+					below, e.header.Checksum, j.chainFrom, parent))
 			}
-			j.headers[below], j.messages[below] = PrepareHeader{}, nil
+			*e = journalEntry{}
 			return
 		}
 		j.chainFrom = below
@@ -167,7 +185,7 @@ func (j *journal) wanted(commitMin Op) (Op, Checksum, bool) {
 	if j.chainFrom <= commitMin+1 && j.chainFrom <= j.op {
 		return 0, Checksum{}, false
 	}
-	return j.chainFrom - 1, j.headers[j.chainFrom].Parent, true
+	return j.chainFrom - 1, j.entry(j.chainFrom).header.Parent, true
 }
 
 // acceptHeader takes a header from anyone if it is the one the chain names below itself,
@@ -186,17 +204,17 @@ func (j *journal) acceptHeader(h *PrepareHeader, commitMin Op) bool {
 // acceptPrepare takes a prepare from anyone if its header is trusted (or the one the chain
 // wants) and its message not yet held. It reports whether the journal changed.
 func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) bool {
-	if j.trusted(h.Op) && j.headers[h.Op].Checksum == h.Checksum {
-		if j.messages[h.Op] != nil {
+	if e := j.entry(h.Op); j.trusted(h.Op) && e.header.Checksum == h.Checksum {
+		if e.message != nil {
 			return false
 		}
-		j.messages[h.Op] = append([]byte(nil), message...)
+		e.message = append([]byte(nil), message...)
 		return true
 	}
 	if !j.acceptHeader(h, commitMin) {
 		return false
 	}
-	j.messages[h.Op] = append([]byte(nil), message...)
+	j.entry(h.Op).message = append([]byte(nil), message...)
 	return true
 }
 
@@ -210,7 +228,7 @@ func (j *journal) complete(commitMin Op) bool {
 		return false
 	}
 	for n := commitMin + 1; n <= j.op; n++ {
-		if j.messages[n] == nil {
+		if j.entry(n).message == nil {
 			return false
 		}
 	}

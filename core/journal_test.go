@@ -58,7 +58,7 @@ func jrnCheck(t *testing.T, j *journal, head, chainFrom, commitMin Op, known, he
 		if j.known(op) != (op <= head && in(known, op)) {
 			t.Fatalf("known(%d) = %v; known ops should be %v", op, j.known(op), known)
 		}
-		isHeld := op < Op(len(j.messages)) && j.messages[op] != nil
+		isHeld := j.message(op) != nil
 		if isHeld != (op <= head && in(held, op)) {
 			t.Fatalf("op %d held = %v; held ops should be %v", op, isHeld, held)
 		}
@@ -104,12 +104,12 @@ func TestJournalGrows(t *testing.T) {
 		j.appendHead(&chain[op], jrnMessage(chain[op]))
 	}
 	for op := Op(0); op <= 300; op++ {
-		if *j.header(op) != chain[op] || j.messages[op] == nil {
+		if *j.header(op) != chain[op] || j.message(op) == nil {
 			t.Fatalf("op %d lost after growing", op)
 		}
 	}
-	if string(j.messages[0]) != string(rootMessage) || cap(j.headers) > 2*512 {
-		t.Fatalf("root message lost or capacity %d out of bounds", cap(j.headers))
+	if string(j.message(0)) != string(rootMessage) || j.size > 512+journalChunk {
+		t.Fatalf("root message lost or room for %d ops, out of bounds", j.size)
 	}
 }
 
@@ -252,8 +252,8 @@ func TestJournalAcceptPrepare(t *testing.T) {
 		}
 	}
 	jrnCheck(t, j, 5, 3, 0, []Op{3, 4, 5}, []Op{3, 4, 5})
-	if string(j.messages[4]) != string(jrnMessage(c.a[4])) {
-		t.Fatalf("op 4 holds %q", j.messages[4])
+	if string(j.message(4)) != string(jrnMessage(c.a[4])) {
+		t.Fatalf("op 4 holds %q", j.message(4))
 	}
 }
 
@@ -294,7 +294,7 @@ func TestJournalComplete(t *testing.T) {
 			t.Fatalf("a whole held log is not complete at commit %d", commitMin)
 		}
 	}
-	j.messages[4] = nil
+	j.entry(4).message = nil
 	for commitMin := Op(0); commitMin <= 6; commitMin++ {
 		if j.complete(commitMin) != (commitMin >= 4) {
 			t.Fatalf("with op 4 missing, complete(%d) = %v", commitMin, j.complete(commitMin))

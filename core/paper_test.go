@@ -635,7 +635,7 @@ func TestPaper42Steps4And5UncommittedOpsArePreparedAgain(t *testing.T) {
 		r2.journal.header(op).Checksum != checksum {
 		t.Fatalf("backup after start_view: %s", h.statusLine(2))
 	}
-	if !r2.journal.known(op) || r2.journal.messages[op] != nil {
+	if !r2.journal.known(op) || r2.journal.message(op) != nil {
 		t.Fatalf("start_view gave r2 op%d's header only; it holds the prepare already?", op)
 	}
 	// r2 fetches op3's prepare (repair, or the primary's retry) and acknowledges it.

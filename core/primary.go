@@ -206,7 +206,7 @@ func (r *Replica) prepare(batch []byte, count uint32) {
 // acknowledged it.
 func (r *Replica) retryPrepares() {
 	for _, entry := range r.primary.pipeline {
-		message := r.journal.messages[entry.op]
+		message := r.journal.message(entry.op)
 		if message == nil {
 			panic(fmt.Sprintf("core: primary does not hold op %d of its pipeline", entry.op))
 		}

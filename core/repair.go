@@ -25,7 +25,7 @@ func (r *Replica) repair() {
 	}
 	budget := r.config.RepairMax
 	for op := max(j.chainFrom, r.commitMin+1); op <= j.op && budget > 0; op++ {
-		if j.messages[op] != nil {
+		if j.message(op) != nil {
 			continue
 		}
 		checksum := j.header(op).Checksum
@@ -63,7 +63,7 @@ func (r *Replica) onRequestPrepare(m *RequestPrepare) {
 		r.drop()
 		return
 	}
-	r.bus.SendToReplica(m.Replica, r.journal.messages[m.Op])
+	r.bus.SendToReplica(m.Replica, r.journal.message(m.Op))
 }
 
 // onRequestHeaders sends the headers the replica knows in a range. The receiver trusts

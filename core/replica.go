@@ -50,6 +50,7 @@ type Replica struct {
 	recovery   recoveryState
 	acked      [HeadersMax]PrepareOk // prepare_oks sent in this view, by op mod HeadersMax
 	waiting    waitingPrepares       // prepares of this view ahead of the log's head
+	windowBuf  []PrepareHeader       // scratch for the window of headers a view change sends
 
 	ticks        uint64
 	heard        []uint64 // tick at which each replica was last heard in this view

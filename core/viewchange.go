@@ -157,14 +157,18 @@ func (r *Replica) window() []PrepareHeader {
 	if j.op == 0 {
 		return nil
 	}
-	return j.headers[from : j.op+1]
+	r.windowBuf = r.windowBuf[:0]
+	for op := from; op <= j.op; op++ {
+		r.windowBuf = append(r.windowBuf, *j.header(op))
+	}
+	return r.windowBuf
 }
 
 func (r *Replica) ownDoViewChange() DoViewChange {
 	headers := r.window()
 	var present uint64
 	for i := range headers {
-		if r.journal.messages[headers[i].Op] != nil {
+		if r.journal.message(headers[i].Op) != nil {
 			present |= 1 << i
 		}
 	}

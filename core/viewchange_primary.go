@@ -99,7 +99,7 @@ func (r *Replica) primaryRepairStep() {
 		return // repair first brings the trusted chain down to the commit, anchoring it
 	}
 	for op := r.commitMax + 1; op <= j.op; op++ {
-		if j.messages[op] != nil {
+		if j.message(op) != nil {
 			continue
 		}
 		if r.nacks(op, j.header(op).Checksum) >= r.quorumNack() || r.bug(BugTruncateWithoutNacks) {
@@ -169,7 +169,7 @@ func (r *Replica) startViewAsPrimary() {
 	}
 	r.becomeNormal(r.view)
 	for op := r.commitMax + 1; op <= j.op; op++ {
-		if !j.trusted(op) || j.messages[op] == nil {
+		if !j.trusted(op) || j.message(op) == nil {
 			panic(fmt.Sprintf("core: view %d starts without op %d", r.view, op))
 		}
 		r.primary.pipeline = append(r.primary.pipeline,
@@ -192,7 +192,7 @@ func (r *Replica) startViewAsPrimary() {
 // noteInflight records the requests of a pipeline op as in flight.
 func (r *Replica) noteInflight(op Op) {
 	h := r.journal.header(op)
-	it := newBatchIterator(r.journal.messages[op][HeaderSize:], h.Requests)
+	it := newBatchIterator(r.journal.message(op)[HeaderSize:], h.Requests)
 	var m Request
 	for it.Next(&m) {
 		r.primary.inflight[m.Client] = inflightRequest{session: m.Session, request: m.Request}
