@@ -27,6 +27,9 @@ type Client struct {
 	timeout  timeout
 	attempts int
 
+	registerWait  uint64 // ticks before registering again after an eviction
+	evictedInARow uint   // evictions since the last reply
+
 	onReply   func(op Op, output []byte)
 	onEvicted func()
 	nextID    func() ClientID // the identity to register under after an eviction
@@ -91,7 +94,7 @@ func (c *Client) Submit(body []byte) {
 	c.stats.Requests++
 	c.pending, c.hasPend = append(c.pending[:0], body...), true
 	if c.session == 0 {
-		if c.inflight == nil {
+		if c.inflight == nil && c.registerWait == 0 {
 			c.send(Request{Client: c.id, Operation: OperationRegister})
 		}
 		return
@@ -121,6 +124,13 @@ func (c *Client) send(m Request) {
 
 // Tick retries the request in flight when it has waited too long.
 func (c *Client) Tick() {
+	if c.registerWait > 0 {
+		c.registerWait--
+		if c.registerWait == 0 && c.hasPend && c.inflight == nil && c.session == 0 {
+			c.send(Request{Client: c.id, Operation: OperationRegister})
+		}
+		return
+	}
 	c.timeout.tick()
 	if c.inflight == nil || !c.timeout.fired() {
 		return
@@ -172,6 +182,7 @@ func (c *Client) onReplyMessage(m *Reply) {
 		return
 	}
 	c.stats.Replies++
+	c.evictedInARow = 0
 	c.onReply(m.Op, m.Body)
 }
 
@@ -188,6 +199,14 @@ func (c *Client) onEviction(m *Eviction) {
 	}
 	c.stats.Evictions++
 	c.session, c.request = 0, 0
+	// Register again only after a wait that doubles with each eviction in a row, plus as
+	// much again at random: clients that outnumber the client table would otherwise evict
+	// each other forever, each new session evicting the other's just before its request
+	// commits. The floor is not random, so even a schedule whose every random draw is the
+	// smallest (a fuzzer's) leaves the other client time to finish a request.
+	c.evictedInARow = min(c.evictedInARow+1, 6)
+	floor := c.config.ClientRequestTicks << (c.evictedInARow - 1)
+	c.registerWait = floor + c.rand.Range(0, floor)
 	if c.nextID != nil {
 		c.id = c.nextID()
 	} else {
