@@ -40,7 +40,7 @@ type chain struct {
 }
 
 func newChain() *chain {
-	root, message := core.RootPrepare(testCluster, 3)
+	root, message := core.RootPrepare(testCluster)
 	return &chain{enc: core.NewEncoder(testCluster), headers: []core.PrepareHeader{root}, prepares: [][]byte{message}}
 }
 
@@ -96,7 +96,7 @@ func chainOf(n int) *chain {
 }
 
 func newCommitsFor(replicas int) *Commits {
-	root, _ := core.RootPrepare(testCluster, 3)
+	root, _ := core.RootPrepare(testCluster)
 	return NewCommits(replicas, root)
 }
 

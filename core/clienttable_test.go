@@ -162,7 +162,7 @@ func ctNewReplica(t *testing.T, index ReplicaIndex, clientTableMax int) *ctRepli
 	config.ClientTableMax = clientTableMax
 	bus := &ctBus{}
 	r := NewReplica(config, index, NewKV(), bus, ctClock{}, entropy.FromSeed(1).Stream("ct"), false)
-	root, _ := RootPrepare(ctCluster, 3)
+	root, _ := RootPrepare(ctCluster)
 	return &ctReplica{t: t, r: r, bus: bus, enc: NewEncoder(ctCluster), heads: []PrepareHeader{root}}
 }
 

@@ -41,6 +41,3 @@ func (c Command) String() string {
 
 // fromClient reports whether a command is sent by clients (the rest are sent by replicas).
 func (c Command) fromClient() bool { return c == CommandRequest }
-
-// toClient reports whether a command is addressed to clients.
-func (c Command) toClient() bool { return c == CommandReply || c == CommandEviction }

@@ -43,7 +43,7 @@ func (r *Replica) Healthy() bool {
 // DecodeBatch calls f for every request of a prepare's batch (an executed prepare).
 func DecodeBatch(prepare []byte, f func(m *Request)) {
 	var w wire
-	if len(prepare) < HeaderSize || w.command != 0 {
+	if len(prepare) < HeaderSize {
 		panic("core: not a prepare")
 	}
 	cluster := binary.LittleEndian.Uint64(prepare[48:])

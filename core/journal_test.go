@@ -14,7 +14,7 @@ type jrnChains struct {
 }
 
 func jrnNewChains() jrnChains {
-	root, _ := RootPrepare(codecCluster, codecReplicas)
+	root, _ := RootPrepare(codecCluster)
 	a := append([]PrepareHeader{root}, codecChain(root.Checksum, 1, 8, 1)...)
 	b := append([]PrepareHeader{root}, a[1:3]...)
 	b = append(b, codecChain(a[2].Checksum, 3, 6, 2)...)
@@ -27,7 +27,7 @@ func jrnMessage(h PrepareHeader) []byte {
 
 // jrnNew is a journal holding chain a up to op head, every prepare held.
 func (c jrnChains) jrnNew(head Op) *journal {
-	_, rootMessage := RootPrepare(codecCluster, codecReplicas)
+	_, rootMessage := RootPrepare(codecCluster)
 	j := newJournal(c.root, rootMessage)
 	for op := Op(1); op <= head; op++ {
 		j.appendHead(&c.a[op], jrnMessage(c.a[op]))
@@ -97,7 +97,7 @@ func TestJournalAppendHead(t *testing.T) {
 // TestJournalGrows appends past the initial capacity, which doubles, and checks nothing
 // was lost on the way.
 func TestJournalGrows(t *testing.T) {
-	root, rootMessage := RootPrepare(codecCluster, codecReplicas)
+	root, rootMessage := RootPrepare(codecCluster)
 	j := newJournal(root, rootMessage)
 	chain := append([]PrepareHeader{root}, codecChain(root.Checksum, 1, 300, 3)...)
 	for op := Op(1); op <= 300; op++ {

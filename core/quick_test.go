@@ -118,7 +118,7 @@ func TestQuickBestLogMatchesANaiveSort(t *testing.T) {
 		view := View(rand.Range(1, 5))
 		config := harnessConfig(n)
 		config.PipelineMax = 4
-		root, _ := RootPrepare(config.Cluster, n)
+		root, _ := RootPrepare(config.Cluster)
 		count := int(rand.Range(1, uint64(n)))
 		records := make([]doViewChangeRecord, count)
 		for i := range records {

@@ -98,7 +98,7 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	r := &Replica{config: config, index: index, bus: bus, clock: clock, rand: rand, sm: sm,
 		enc: NewEncoder(config.Cluster), dec: NewDecoder(config.Cluster, config.Replicas),
 		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas)}
-	root, rootMessage := RootPrepare(config.Cluster, config.Replicas)
+	root, rootMessage := RootPrepare(config.Cluster)
 	r.journal = newJournal(root, rootMessage)
 	r.initTimeouts()
 	if recovering {
@@ -109,13 +109,13 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	return r
 }
 
-// RootPrepare is op 0 of every log of a cluster: the anchor of the hash chain.
-func RootPrepare(cluster uint64, replicas int) (PrepareHeader, []byte) {
-	h := PrepareHeader{}
+// RootPrepare is op 0 of every log of a cluster: the anchor of the hash chain. It depends
+// on the cluster alone, so logs of different clusters never link.
+func RootPrepare(cluster uint64) (PrepareHeader, []byte) {
+	var h PrepareHeader
 	w := wire{command: CommandPrepare}
 	message := NewEncoder(cluster).seal(&w, nil)
 	h.fromWire(&w)
-	_ = replicas
 	return h, append([]byte(nil), message...)
 }
 

@@ -17,7 +17,7 @@ import (
 
 // initCheckers wires the checkers of a new world.
 func (w *World) initCheckers() {
-	root, _ := core.RootPrepare(w.config.Cluster, w.config.Replicas)
+	root, _ := core.RootPrepare(w.config.Cluster)
 	w.commits = checker.NewCommits(w.options.Replicas, root)
 	w.model = checker.NewModel(w.config.ClientTableMax)
 	w.model.Reserve(w.options.Requests)
