@@ -12,7 +12,11 @@ func (r *Replica) Op() Op              { return r.journal.op }
 func (r *Replica) CommitMin() Op       { return r.commitMin }
 func (r *Replica) CommitMax() Op       { return r.commitMax }
 func (r *Replica) Stats() ReplicaStats { return r.stats }
-func (r *Replica) IsPrimary() bool     { return r.isPrimary() }
+
+// RequestsExecuted counts the client requests run through the state machine; the
+// checkers read it every tick, so it costs no copy of the stats.
+func (r *Replica) RequestsExecuted() uint64 { return r.stats.RequestsExecuted }
+func (r *Replica) IsPrimary() bool          { return r.isPrimary() }
 
 // Digest is the state machine's digest after op CommitMin.
 func (r *Replica) Digest() Checksum { return r.sm.Digest() }

@@ -24,7 +24,7 @@ func runWith(t testing.TB, config RunConfig, prepare func(w *World)) (Result, *W
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(options, factory, newTrace(nil, nil), nil, config.StateMachine, config.Bugs)
+	w := newWorld(options, factory, newTrace(nil, nil), &config)
 	w.unchecked = config.uncheckedForBenchmark
 	if prepare != nil {
 		prepare(w)
@@ -322,7 +322,7 @@ func TestAckTakenBackIsCaught(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := newWorld(options, factory, newTrace(nil, nil), nil, nil, 0)
+		w := newWorld(options, factory, newTrace(nil, nil), &RunConfig{})
 		plantOn := -1
 		start := w.kernel.config.Start
 		w.kernel.config.Start = func(env *Env) Node {

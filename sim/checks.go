@@ -20,7 +20,9 @@ func (w *World) initCheckers() {
 	root, _ := core.RootPrepare(w.config.Cluster)
 	w.commits = checker.NewCommits(w.options.Replicas, root)
 	w.model = checker.NewModel(w.config.ClientTableMax)
-	w.model.Reserve(w.options.Requests)
+	if !w.unchecked {
+		w.model.Reserve(w.options.Requests)
+	}
 	w.commits.OnCanonical = func(op core.Op, prepare []byte) {
 		w.violations = append(w.violations, w.model.Apply(uint64(w.kernel.Now()), op, prepare)...)
 	}
@@ -32,7 +34,7 @@ func (w *World) checkReplica(i int, r *core.Replica) {
 	now := uint64(w.kernel.Now())
 	w.violations = append(w.violations, w.commits.Observe(now, i, r)...)
 	w.violations = append(w.violations, w.model.CheckDigest(now, i, r.CommitMin(), r.Digest())...)
-	w.violations = append(w.violations, w.model.CheckRuns(now, i, r.CommitMin(), r.Stats().RequestsExecuted)...)
+	w.violations = append(w.violations, w.model.CheckRuns(now, i, r.CommitMin(), r.RequestsExecuted())...)
 	if r.Status() != core.StatusNormal {
 		return
 	}

@@ -64,8 +64,10 @@ func TestCorpusEntryErrorsNameTheFile(t *testing.T) {
 	}
 }
 
+// TestCorpusMismatchIsReported shows both halves of Matches failing: the verdict, and the
+// failure text (on a run with a planted bug, so there is a failure to compare).
 func TestCorpusMismatchIsReported(t *testing.T) {
-	e := CorpusEntry{Seed: "5", Expect: "correctness"}
+	e := CorpusEntry{Seed: "1", Bugs: "duplicate-requests", Expect: "pass"}
 	config, err := e.RunConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -74,12 +76,22 @@ func TestCorpusMismatchIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r.Verdict == VerdictPass {
+		t.Fatal("seed 1 with duplicate-requests passed: pick a failing seed")
+	}
 	if e.Matches(&r) {
-		t.Fatalf("an entry expecting correctness matched a %s run", r.Verdict)
+		t.Fatalf("an entry expecting pass matched a %s run", r.Verdict)
 	}
 	e.Expect = r.Verdict.String()
+	if !e.Matches(&r) {
+		t.Fatalf("an entry expecting %s did not match a %s run", e.Expect, r.Verdict)
+	}
 	e.Failure = "text no failure contains"
-	if r.Verdict != VerdictPass && e.Matches(&r) {
+	if e.Matches(&r) {
 		t.Fatal("the failure text is not compared")
+	}
+	e.Failure = r.Invariant
+	if !e.Matches(&r) {
+		t.Fatalf("failure %q does not contain its own invariant %q", r.Failure, r.Invariant)
 	}
 }

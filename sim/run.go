@@ -75,8 +75,7 @@ func Run(config RunConfig) (Result, error) {
 				trace.Text(0, TracePanic, fmt.Sprintf("tick %d: panic: %v\n%s", now, recovered, stack))
 			}
 		}()
-		w = newWorld(options, factory, trace, config.Verbose, config.StateMachine, config.Bugs)
-		w.unchecked = config.uncheckedForBenchmark
+		w = newWorld(options, factory, trace, &config)
 		if trace.Writing() {
 			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)
 			trace.describe = decoder.Describe
@@ -205,7 +204,7 @@ func (w *World) requestsCommitted() uint64 {
 	var count uint64
 	for _, r := range w.replicas {
 		if r != nil {
-			count = max(count, r.Stats().RequestsExecuted)
+			count = max(count, r.RequestsExecuted())
 		}
 	}
 	return count

@@ -18,7 +18,6 @@ type workload struct {
 	slots    []clientSlot
 	issued   int
 	history  []checker.Operation // the client history, in invocation order
-	ids      []core.ClientID     // the client of each history operation
 	replied  []int               // history indexes answered this tick, for the checkers
 	keys     []string
 	seen     map[string]string // latest value any get returned per key: material for cas
@@ -42,8 +41,7 @@ func newWorkload(w *World, r *entropy.Rand) *workload {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
 	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
-		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16)),
-		ids: make([]core.ClientID, 0, min(w.options.Requests, 1<<16))}
+		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16))}
 }
 
 // attach creates the client of a slot.
@@ -88,7 +86,6 @@ func (wl *workload) tick(now simclock.Tick) {
 		wl.inflight++
 		wl.history = append(wl.history, checker.Operation{Client: slot, Invoke: int64(now), Pending: true,
 			Input: checker.FromCoreKV(in)})
-		wl.ids = append(wl.ids, s.client.ID())
 		wl.issued++
 		wl.input = core.EncodeKV(wl.input[:0], in)
 		if !wl.world.unchecked {

@@ -67,14 +67,14 @@ type replicaStatus struct {
 	up        bool
 }
 
-// newWorld builds a world; the options must be valid.
-func newWorld(options Options, factory entropy.Factory, trace *Trace, verbose io.Writer,
-	stateMachine func(replica int) core.StateMachine, bugs core.Bug) *World {
-	w := &World{options: options, entropy: factory, trace: trace, verbose: verbose, stateMachine: stateMachine,
+// newWorld builds a world from valid options and the run's configuration.
+func newWorld(options Options, factory entropy.Factory, trace *Trace, config *RunConfig) *World {
+	w := &World{options: options, entropy: factory, trace: trace, verbose: config.Verbose,
+		stateMachine: config.StateMachine, unchecked: config.uncheckedForBenchmark,
 		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
 		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
-	w.config.Bugs = bugs
+	w.config.Bugs = config.Bugs
 	w.initCheckers()
 	w.workload = newWorkload(w, factory.Stream("workload"))
 	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,
