@@ -204,6 +204,9 @@ func (j *journal) acceptHeader(h *PrepareHeader, commitMin Op) bool {
 // acceptPrepare takes a prepare from anyone if its header is trusted (or the one the chain
 // wants) and its message not yet held. It reports whether the journal changed.
 func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) bool {
+	if h.Op > j.op {
+		return false // beyond the head: only the primary of the view extends the log
+	}
 	if e := j.entry(h.Op); j.trusted(h.Op) && e.header.Checksum == h.Checksum {
 		if e.message != nil {
 			return false

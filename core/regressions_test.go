@@ -55,3 +55,19 @@ func TestOversizedRequestIsDropped(t *testing.T) {
 		t.Fatalf("the oversized request was queued or prepared (op %d -> %d)", op, c.r.journal.op)
 	}
 }
+
+// A prepare of an older view, far beyond a backup's head, reached journal.acceptPrepare,
+// which indexed the journal at its op before checking the op was within the log: past the
+// first chunk of the journal that is an index out of range (swarm seeds with 2,500
+// requests; seeds/long-1-prepare-beyond-journal.json). Beyond the head it is dropped.
+func TestPrepareBeyondTheJournalIsDropped(t *testing.T) {
+	c := jrnNewChains()
+	j := c.jrnNew(3)
+	far := codecChain(c.a[3].Checksum, journalChunk+7, 1, 1)[0]
+	if text, panicked := unitRecover(func() { j.acceptPrepare(&far, jrnMessage(far), 0) }); panicked {
+		t.Fatalf("a prepare beyond the journal panicked it: %s", text)
+	}
+	if j.acceptPrepare(&far, jrnMessage(far), 0) || j.op != 3 || j.message(far.Op) != nil {
+		t.Fatalf("a prepare beyond the head was taken: head %d", j.op)
+	}
+}
