@@ -18,6 +18,12 @@ func (r *Replica) Stats() ReplicaStats { return r.stats }
 func (r *Replica) RequestsExecuted() uint64 { return r.stats.RequestsExecuted }
 func (r *Replica) IsPrimary() bool          { return r.isPrimary() }
 
+// HoldsOnChain reports whether the replica holds the prepare with this checksum at op on
+// its trusted chain: what it must hold to acknowledge it.
+func (r *Replica) HoldsOnChain(op Op, checksum Checksum) bool {
+	return r.journal.trusted(op) && r.journal.held(op, checksum)
+}
+
 // Digest is the state machine's digest after op CommitMin.
 func (r *Replica) Digest() Checksum { return r.sm.Digest() }
 
