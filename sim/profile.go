@@ -34,7 +34,33 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 			k.off()
 		}
 	}
+	drawLength(&o, r)
 	return o
+}
+
+// Long runs. Most seeds issue the 96 to 256 requests the knob draws, which is quick; one in
+// longRunOneIn multiplies that by a power of two from 8 to 256 (log-uniform: 768 to 65,536
+// requests), so that what only happens once a structure grows, wraps or changes shape is
+// reached by some seed of every night's swarm. The safety phase's bound grows with it.
+//
+// These draws come after every other, so a seed's other options are what they were before
+// long runs existed; and the long branch is the top of its range, so a stream of zeros (a
+// fuzzer's or a shrinker's simplest input) stays short.
+const (
+	longRunOneIn           = 32
+	longRunScaleLog2Min    = 3
+	longRunScaleLog2Max    = 8
+	longRunTicksPerRequest = 200
+)
+
+func drawLength(o *Options, r *entropy.Rand) {
+	long := r.Int(longRunOneIn) == longRunOneIn-1
+	scaleLog2 := r.Range(longRunScaleLog2Min, longRunScaleLog2Max)
+	if !long {
+		return
+	}
+	o.Requests <<= scaleLog2
+	o.TicksMax = max(o.TicksMax, uint64(o.Requests)*longRunTicksPerRequest)
 }
 
 // performanceOptions is the fixed shape of speed figures: three replicas, no faults, enough

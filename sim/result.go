@@ -73,6 +73,7 @@ type Stats struct {
 	Clients           int          `json:"clients"`
 	Requests          uint64       `json:"requests"` // operations the workload issued
 	RequestsCommitted uint64       `json:"requests_committed"`
+	OpsCommitted      uint64       `json:"ops_committed"` // the canonical history's length
 	Replies           uint64       `json:"replies"`
 	ViewChanges       uint64       `json:"view_changes"`
 	Crashes           uint64       `json:"crashes"`

@@ -179,6 +179,7 @@ func (w *World) fillStats(result *Result) {
 	s.Requests = uint64(w.workload.issued)
 	s.Replies, s.Evictions = w.workload.replies, w.workload.evicted
 	s.RequestsCommitted = w.requestsCommitted()
+	s.OpsCommitted = uint64(w.model.Ops())
 	ps := w.kernel.Stats()
 	s.Crashes, s.Restarts, s.Pauses = ps.Crashes, ps.Restarts, ps.Pauses
 	s.Network = w.kernel.Network().Stats()
