@@ -12,8 +12,9 @@ import (
 // hash chain (checker.Commits); an independent model replaying the canonical history
 // (checker.Model: no phantoms, exactly once, convergence of every replica's state); each
 // reply checked as it arrives (durability, linearizability of its result); a replica never
-// normal in a view below one it was normal in (it never takes back a prepare_ok); and, at
-// the end, the real-time order of the whole client history.
+// normal in a view below one it was normal in (it never takes back a prepare_ok); every
+// acknowledgement and view-change vote checked against its sender's state as it is sent
+// (acks.go); and, at the end, the real-time order of the whole client history.
 
 // initCheckers wires the checkers of a new world.
 func (w *World) initCheckers() {
@@ -27,6 +28,7 @@ func (w *World) initCheckers() {
 		w.violations = append(w.violations, w.model.Apply(uint64(w.kernel.Now()), op, prepare)...)
 	}
 	w.normalViewMax = make([]core.View, w.options.Replicas)
+	w.sentDecoder = core.NewDecoder(w.config.Cluster, w.config.Replicas)
 }
 
 // checkReplica checks one running replica after a tick.

@@ -13,6 +13,9 @@ type bus struct {
 }
 
 func (b *bus) SendToReplica(replica core.ReplicaIndex, message []byte) {
+	if sender := int(b.env.Process); sender < len(b.world.replicas) && !b.world.unchecked {
+		b.world.checkSent(sender, message)
+	}
 	b.env.Send(simnet.Process(replica), message)
 }
 

@@ -26,7 +26,8 @@ type World struct {
 	workload      *workload
 	commits       *checker.Commits
 	model         *checker.Model
-	normalViewMax []core.View // per replica, across restarts
+	normalViewMax []core.View   // per replica, across restarts
+	sentDecoder   *core.Decoder // for the messages replicas send (acks.go)
 
 	stateMachine func(replica int) core.StateMachine
 	unchecked    bool // no checkers: only to measure what they cost
