@@ -20,9 +20,9 @@ import "fmt"
 // replaced. Executed ops (up to the replica's commitMin) are canonical and never change.
 type journal struct {
 	chunks    [][]journalEntry // by op, journalChunk ops a chunk: growing never copies
-	size      Op               // ops with room: op < size
-	op        Op               // the head
-	chainFrom Op
+	size      Op               // ops with room; Invariant: op < size, size = len(chunks)·journalChunk
+	op        Op               // the head; Invariant: headers[op] is known
+	chainFrom Op               // Invariant: chainFrom ≤ op
 }
 
 // journalEntry is what the log holds at one op.
@@ -34,14 +34,23 @@ type journalEntry struct {
 const journalChunk = 1024
 
 func newJournal(root PrepareHeader, rootMessage []byte) *journal {
+	// The root anchors every chain: op 0 of view 0, known, and linking to nothing.
+	assert(root.Op == 0 && root.View == 0 && root.Parent.IsZero())
+	assert(!root.Checksum.IsZero() && rootMessage != nil)
 	j := &journal{}
 	j.grow(0)
 	*j.entry(0) = journalEntry{header: root, message: rootMessage}
+	assert(j.op == 0 && j.chainFrom == 0 && j.known(0))
 	return j
 }
 
 // entry is the slot of an op the journal has room for.
 func (j *journal) entry(op Op) *journalEntry {
+	if op >= j.size {
+		// Only a bound checked first (the head, grow) may index the journal: a prepare's op
+		// comes off the wire and may be anything.
+		panic(fmt.Sprintf("core: journal indexed at op %d, room for %d (head %d)", op, j.size, j.op))
+	}
 	return &j.chunks[op/journalChunk][op%journalChunk]
 }
 
@@ -54,6 +63,7 @@ func (j *journal) message(op Op) []byte {
 }
 
 func (j *journal) known(op Op) bool {
+	assert(j.op < j.size)
 	return op <= j.op && !j.entry(op).header.Checksum.IsZero()
 }
 
@@ -62,7 +72,12 @@ func (j *journal) header(op Op) *PrepareHeader {
 	if !j.known(op) {
 		panic(fmt.Sprintf("core: header of op %d is not known (head %d)", op, j.op))
 	}
-	return &j.entry(op).header
+	h := &j.entry(op).header
+	if h.Op != op {
+		// A header filed under another op: whatever trusts it would trust the wrong prepare.
+		panic(fmt.Sprintf("core: journal slot of op %d holds the header of op %d", op, h.Op))
+	}
+	return h
 }
 
 // held reports whether the prepare at op is held with the given checksum.
@@ -71,7 +86,10 @@ func (j *journal) held(op Op, checksum Checksum) bool {
 }
 
 // trusted reports whether op lies on the chain from the head.
-func (j *journal) trusted(op Op) bool { return op >= j.chainFrom && op <= j.op }
+func (j *journal) trusted(op Op) bool {
+	assert(j.chainFrom <= j.op)
+	return op >= j.chainFrom && op <= j.op
+}
 
 // grow makes room up to op, a chunk at a time.
 func (j *journal) grow(op Op) {
@@ -79,11 +97,17 @@ func (j *journal) grow(op Op) {
 		j.chunks = append(j.chunks, make([]journalEntry, journalChunk))
 		j.size += journalChunk
 	}
+	assert(op < j.size)
+	assert(j.size == Op(len(j.chunks))*journalChunk)
 }
 
 // set records a header at its op, with its message if held. A different header there is
 // replaced, with its message.
 func (j *journal) set(h *PrepareHeader, message []byte) {
+	// The root is never replaced, and no header without an identity is ever recorded (a
+	// zero checksum marks an unknown op).
+	assert(h.Op > 0 && !h.Checksum.IsZero())
+	assert(!h.Parent.IsZero() && h.Commit < h.Op)
 	j.grow(h.Op)
 	e := j.entry(h.Op)
 	if e.header.Checksum != h.Checksum {
@@ -98,6 +122,7 @@ func (j *journal) set(h *PrepareHeader, message []byte) {
 // truncate forgets everything above op. Executed ops must never be truncated; the caller
 // asserts that.
 func (j *journal) truncate(op Op) {
+	assert(op <= j.op) // only ever shortens the log
 	for n := op + 1; n <= j.op && n < j.size; n++ {
 		*j.entry(n) = journalEntry{}
 	}
@@ -105,6 +130,9 @@ func (j *journal) truncate(op Op) {
 		j.op = op
 	}
 	j.chainFrom = min(j.chainFrom, op)
+	assert(j.op == op && j.chainFrom <= j.op)
+	// Nothing is left above the head: a later head beyond a gap must not find old headers.
+	assert(j.op+1 >= j.size || j.entry(j.op+1).header.Checksum.IsZero())
 }
 
 // appendHead adds the prepare of op+1 that links to the head.
@@ -112,8 +140,16 @@ func (j *journal) appendHead(h *PrepareHeader, message []byte) {
 	if h.Op != j.op+1 || h.Parent != j.entry(j.op).header.Checksum {
 		panic(fmt.Sprintf("core: op %d does not extend head %d", h.Op, j.op))
 	}
+	parent := j.entry(j.op).header
+	// Along a hash chain, views never go down and time goes forward: a primary appends only
+	// to a log of its view or older, with a timestamp past its head's.
+	if h.View < parent.View || h.Timestamp <= parent.Timestamp {
+		panic(fmt.Sprintf("core: op %d (view %d, time %d) extends op %d of view %d, time %d",
+			h.Op, h.View, h.Timestamp, parent.Op, parent.View, parent.Timestamp))
+	}
 	j.set(h, message)
 	j.op = h.Op
+	assert(j.chainFrom < j.op)
 }
 
 // setHead installs an authoritative head: everything above it goes, and trust restarts
@@ -122,12 +158,19 @@ func (j *journal) setHead(h *PrepareHeader, message []byte, commitMin Op) {
 	if h.Op < commitMin {
 		panic(fmt.Sprintf("core: head %d below executed op %d", h.Op, commitMin))
 	}
+	if h.Op == commitMin && j.entry(h.Op).header.Checksum != h.Checksum {
+		// Executed ops are canonical: a head there must be the one executed.
+		panic(fmt.Sprintf("core: head %v at executed op %d, executed as %v", h.Checksum, h.Op,
+			j.entry(h.Op).header.Checksum))
+	}
 	if h.Op <= j.op {
 		j.truncate(h.Op)
 	}
 	j.set(h, message)
 	j.op, j.chainFrom = h.Op, h.Op
 	j.extendChain(commitMin)
+	assert(j.op == h.Op && j.entry(j.op).header.Checksum == h.Checksum)
+	assert(j.op+1 >= j.size || j.entry(j.op+1).header.Checksum.IsZero())
 }
 
 // installWindow installs authoritative consecutive headers ending at the new head.
@@ -139,7 +182,17 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 		}
 		j.truncate(0)
 		j.chainFrom = 0
+		assert(j.op == 0 && j.known(0))
 		return
+	}
+	assert(len(headers) <= HeadersMax)
+	// A window is consecutive ops, each linking to the one below (the decoder checked the
+	// ones from the wire; a replica's own come from its trusted chain).
+	for i := 1; i < len(headers); i++ {
+		if headers[i].Op != headers[i-1].Op+1 || headers[i].Parent != headers[i-1].Checksum {
+			panic(fmt.Sprintf("core: window of ops %d to %d breaks at op %d", headers[0].Op,
+				headers[len(headers)-1].Op, headers[i].Op))
+		}
 	}
 	last := &headers[len(headers)-1]
 	j.setHead(last, nil, commitMin)
@@ -154,11 +207,18 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 	}
 	j.chainFrom = max(headers[0].Op, commitMin)
 	j.extendChain(commitMin)
+	// The whole window is in place and trusted, and nothing is above it.
+	assert(j.op == last.Op && j.chainFrom <= max(headers[0].Op, commitMin))
+	for i := range headers {
+		assert(j.entry(headers[i].Op).header.Checksum == headers[i].Checksum)
+	}
+	assert(j.op+1 >= j.size || j.entry(j.op+1).header.Checksum.IsZero())
 }
 
 // extendChain walks trust down while the header below links to the chain. A header below
 // that does not link is stale: it is forgotten, to be repaired.
 func (j *journal) extendChain(commitMin Op) {
+	assert(j.chainFrom <= j.op && j.known(j.chainFrom))
 	for j.chainFrom > commitMin {
 		below := j.chainFrom - 1
 		parent := j.entry(j.chainFrom).header.Parent
@@ -177,6 +237,7 @@ func (j *journal) extendChain(commitMin Op) {
 		j.chainFrom = below
 	}
 	j.chainFrom = 0 // trust reached the executed ops, which are one chain
+	assert(j.known(0))
 }
 
 // wanted returns the header repair needs next: the one below the chain, if the chain does
@@ -185,7 +246,11 @@ func (j *journal) wanted(commitMin Op) (Op, Checksum, bool) {
 	if j.chainFrom <= commitMin+1 && j.chainFrom <= j.op {
 		return 0, Checksum{}, false
 	}
-	return j.chainFrom - 1, j.entry(j.chainFrom).header.Parent, true
+	// Trust stops above the executed ops, at a known header whose parent is not known.
+	assert(j.chainFrom > commitMin+1 && j.known(j.chainFrom))
+	parent := j.entry(j.chainFrom).header.Parent
+	assert(!parent.IsZero() && !j.known(j.chainFrom-1))
+	return j.chainFrom - 1, parent, true
 }
 
 // acceptHeader takes a header from anyone if it is the one the chain names below itself,
@@ -195,9 +260,11 @@ func (j *journal) acceptHeader(h *PrepareHeader, commitMin Op) bool {
 	if !ok || h.Op != op || h.Checksum != checksum {
 		return false
 	}
+	assert(op > commitMin && op < j.op)
 	j.set(h, nil)
 	j.chainFrom = op
 	j.extendChain(commitMin)
+	assert(j.trusted(op) && j.entry(op).header.Checksum == h.Checksum)
 	return true
 }
 
@@ -207,6 +274,7 @@ func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) 
 	if h.Op > j.op {
 		return false // beyond the head: only the primary of the view extends the log
 	}
+	assert(h.Op > 0 && message != nil)
 	if e := j.entry(h.Op); j.trusted(h.Op) && e.header.Checksum == h.Checksum {
 		if e.message != nil {
 			return false
@@ -218,12 +286,14 @@ func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) 
 		return false
 	}
 	j.entry(h.Op).message = append([]byte(nil), message...)
+	assert(j.trusted(h.Op) && j.held(h.Op, h.Checksum))
 	return true
 }
 
 // complete reports whether every op in (commitMin, op] is trusted and held: the replica
 // holds its whole log.
 func (j *journal) complete(commitMin Op) bool {
+	assert(j.chainFrom <= j.op && j.known(j.op))
 	if j.op <= commitMin {
 		return true
 	}
