@@ -250,7 +250,10 @@ func TestStaleReadOnThePrimaryIsCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFailure(t, r, VerdictCorrectness, "linearizability")
-	// A backup's stale answers are never heard: the same store on replica 1 passes.
+	// A backup's stale answers are never heard: the same store on replica 1 passes. (The
+	// liveness core is every replica, so that none is cut off and replica 1 never becomes
+	// primary to serve the healed core.)
+	config.Overrides = append(config.Overrides, Override{Name: "livenessCoreExtras", Value: "6"})
 	config.StateMachine = func(replica int) core.StateMachine {
 		return &staleKV{KV: core.NewKV(), lying: replica == 1, previous: map[string]string{}}
 	}

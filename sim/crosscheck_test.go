@@ -204,10 +204,21 @@ func TestWitnessAgreesWithPorcupine(t *testing.T) {
 	counts := make([]tally, len(mutations))
 	var other tally
 	passed, linearizable, unknown, operations := 0, 0, 0, 0
-	for seed := 1; seed <= crossSeeds; seed++ {
+	for seed, checked := 1, 0; checked < crossSeeds; seed++ {
 		requests := 60 + (seed*37)%61
 		config := RunConfig{Seed: strconv.Itoa(seed), Profile: ProfileSwarm,
 			Overrides: []Override{{Name: "requests", Value: strconv.Itoa(requests)}}}
+		options, _, err := Prepare(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if options.ClientTableMax*4 <= options.Clients {
+			// A crowded client table leaves every evicted operation open to the end, and
+			// porcupine's search does not decide such histories in its time limit: the
+			// cross-check would be a row of unknowns, five seconds each.
+			continue
+		}
+		checked++
 		r, w := runWith(t, config, nil)
 		switch r.Verdict {
 		case VerdictPass:

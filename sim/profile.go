@@ -35,6 +35,7 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 		}
 	}
 	drawLength(&o, r)
+	drawCrowding(&o, r)
 	return o
 }
 
@@ -174,4 +175,22 @@ func (o *Options) Diff(base *Options) []Override {
 		}
 	}
 	return diff
+}
+
+// Crowded client tables. The client table knob leaves room for every client, or one
+// session short; one seed in crowdedOneIn has far fewer sessions than clients instead: four
+// times the clients drawn, and from one session to a quarter as many as clients, so that
+// sessions are evicted again and again while requests are in flight (serving.go says what a
+// healed cluster still promises then). Drawn last, like the run's length, and the crowded
+// branch is the top of its range.
+const crowdedOneIn = 8
+
+func drawCrowding(o *Options, r *entropy.Rand) {
+	crowded := r.Int(crowdedOneIn) == crowdedOneIn-1
+	clients := min(ClientsMax, o.Clients*4)
+	sessions := 1 + r.Int(max(1, clients/4))
+	if !crowded {
+		return
+	}
+	o.Clients, o.ClientTableMax = clients, sessions
 }

@@ -114,6 +114,11 @@ type LivenessPhase struct {
 	Ticks     uint64 `json:"ticks"`
 	Converged bool   `json:"converged"`
 	Pending   int    `json:"pending_at_start"` // requests in flight when the faults stopped
+	// What the healed core served once it converged (serving.go): operations answered, the
+	// longest wait of one for its reply or eviction, the longest time without a reply.
+	Served             uint64 `json:"served"`
+	OutcomeTicksMax    uint64 `json:"outcome_ticks_max"`
+	ServingGapTicksMax uint64 `json:"serving_gap_ticks_max"`
 	// Excuses counts stalls excused by a named reason outside the fault model. The fault
 	// model as it stands (no storage; a quorum always keeps its state) leaves nothing to
 	// excuse, so there are none: every stall of the core is a liveness failure.

@@ -19,6 +19,10 @@ type RunConfig struct {
 	Entropy   []byte    // when not nil, every random decision reads from these bytes
 	Trace     io.Writer // the text trace; nil for none
 	Verbose   io.Writer // status changes as they happen; nil for none
+	// EntropyMode says how Entropy stands in for the seed's streams: ModeBytes (the zero
+	// value) reads every draw from it; ModeSteer steers the seed's streams with it, so
+	// Seed must parse, and a nil Entropy is the seed's steered run with nothing steered.
+	EntropyMode entropy.Mode
 	// StateMachine builds each replica's state machine; nil is the reference key-value
 	// store. The workload and the linearizability checker speak key-value, so another state
 	// machine must accept core.KVInput encodings (a deliberately faulty store, say).
@@ -26,21 +30,18 @@ type RunConfig struct {
 	// Bugs builds every replica with deliberate defects (core.Bug): to show the checkers
 	// find them. A run with a bug is expected to fail.
 	Bugs core.Bug
+	// Coverage, when not nil, hears each protocol situation the run reaches, once per run
+	// (coverage.go): a fuzzer's signal of protocol state. A run without it pays a nil check.
+	Coverage func(signature uint64)
 
 	uncheckedForBenchmark bool // measure the world without its checkers; tests only
 }
 
 // Prepare resolves a run's seed and options without running it. Its errors are bad input.
 func Prepare(config RunConfig) (Options, entropy.Factory, error) {
-	var factory entropy.Factory
-	if config.Entropy != nil {
-		factory = entropy.FromBytes(config.Entropy)
-	} else {
-		seed, err := entropy.ParseSeed(config.Seed)
-		if err != nil {
-			return Options{}, nil, err
-		}
-		factory = entropy.FromSeed(seed)
+	factory, err := config.streams()
+	if err != nil {
+		return Options{}, nil, err
 	}
 	options := DrawOptions(config.Profile, factory.Stream("options"))
 	if err := options.Apply(config.Overrides); err != nil {
@@ -124,29 +125,17 @@ func (w *World) run(result *Result) {
 	result.Failure = w.livenessReport()
 }
 
-// finish runs what is left of the workload on the healed core once it has converged: a
-// healed cluster must serve clients, so a run whose faults kept it from its request budget
-// still commits it, within a bound per request, or fails for liveness. Then the checks of
-// the whole run.
+// finish serves the healed core's share of the workload (serving.go), then runs the
+// checks of the whole run.
 func (w *World) finish(result *Result) {
-	remaining := uint64(w.options.Requests) - min(w.workload.replies, uint64(w.options.Requests))
-	if remaining > 0 {
-		w.workload.closed = false
-		bound := uint64(w.kernel.Now()) + w.options.LivenessTicksMax + remaining*drainTicksPerRequest
-		for !(w.workload.done() && w.converged()) {
-			if uint64(w.kernel.Now()) >= bound {
-				result.Verdict = VerdictLiveness
-				result.Failure = fmt.Sprintf("the healed core answered %d of the %d requests left in %d ticks: %s",
-					w.workload.replies-(uint64(w.options.Requests)-remaining), remaining,
-					w.options.LivenessTicksMax+remaining*drainTicksPerRequest, w.livenessReport())
-				return
-			}
-			w.step()
-			if len(w.violations) > 0 {
-				w.fail(result, VerdictCorrectness)
-				return
-			}
-		}
+	failure := w.serve()
+	if len(w.violations) > 0 {
+		w.fail(result, VerdictCorrectness)
+		return
+	}
+	if failure != "" {
+		result.Verdict, result.Failure = VerdictLiveness, failure
+		return
 	}
 	w.checkEnd()
 	if len(w.violations) > 0 {
@@ -155,10 +144,6 @@ func (w *World) finish(result *Result) {
 	}
 	result.Verdict = VerdictPass
 }
-
-// drainTicksPerRequest bounds the healed core's time per request left: generous, since the
-// workload's own think time and retries count against it.
-const drainTicksPerRequest = 400
 
 func (w *World) fail(result *Result, verdict Verdict) {
 	result.Verdict = verdict
@@ -196,6 +181,9 @@ func (w *World) fillStats(result *Result) {
 			result.Liveness.Core = append(result.Liveness.Core, int(p))
 		}
 		result.Liveness.Pending = w.pendingAtLiveness
+		result.Liveness.Served = w.served
+		result.Liveness.OutcomeTicksMax = w.workload.outcomeTicksMax
+		result.Liveness.ServingGapTicksMax = w.workload.servingGapTicksMax
 	}
 }
 

@@ -13,26 +13,34 @@ import (
 // workload issues random key-value operations from every client, one at a time each, until
 // the run's request budget is spent, and records the history.
 type workload struct {
-	world    *World
-	rand     *entropy.Rand
-	slots    []clientSlot
-	issued   int
-	history  []checker.Operation // the client history, in invocation order
-	replied  []int               // history indexes answered this tick, for the checkers
-	keys     []string
-	seen     map[string]string // latest value any get returned per key: material for cas
-	replies  uint64
-	evicted  uint64
-	closed   bool // the liveness phase: no new operations
-	inflight int  // slots with an operation in flight
-	input    []byte
-	value    []byte // scratch for building values
+	world   *World
+	rand    *entropy.Rand
+	slots   []clientSlot
+	issued  int
+	history []checker.Operation // the client history, in invocation order
+	replied []int               // history indexes answered this tick, for the checkers
+	keys    []string
+	seen    map[string]string // latest value any get returned per key: material for cas
+	replies uint64
+	evicted uint64
+	budget  uint64 // operations to answer: the run's requests, more once the core is healed
+	serving bool   // the healed core serves: outcomes are timed (serving.go)
+	// What the healed core's service took: the longest wait of an operation for its outcome,
+	// the longest time without a reply, and when the latest reply came.
+	outcomeTicksMax    uint64
+	servingGapTicksMax uint64
+	repliedAt          simclock.Tick
+	closed             bool // the liveness phase: no new operations
+	inflight           int  // slots with an operation in flight
+	input              []byte
+	value              []byte // scratch for building values
 }
 
 type clientSlot struct {
 	client  *core.Client
 	next    simclock.Tick // no new operation before this tick (think time)
 	current int           // history index of the operation in flight, or -1
+	since   simclock.Tick // the operation in flight waits for its outcome from this tick
 }
 
 func newWorkload(w *World, r *entropy.Rand) *workload {
@@ -41,7 +49,8 @@ func newWorkload(w *World, r *entropy.Rand) *workload {
 		keys[i] = "k" + strconv.Itoa(i)
 	}
 	return &workload{world: w, rand: r, slots: make([]clientSlot, w.options.Clients), keys: keys,
-		seen: make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16))}
+		budget: uint64(w.options.Requests),
+		seen:   make(map[string]string), history: make([]checker.Operation, 0, min(w.options.Requests, 1<<16))}
 }
 
 // attach creates the client of a slot.
@@ -54,11 +63,11 @@ func (wl *workload) attach(slot int, id core.ClientID, b *bus, env *Env) *core.C
 	return s.client
 }
 
-// done reports whether the workload has its replies: Requests operations answered (an
+// done reports whether the workload has its replies: its budget of operations answered (an
 // operation cut off by an eviction has no answer, so the client carries on in a new
 // session), or, once closed, whatever was in flight; and none still waiting.
 func (wl *workload) done() bool {
-	if !wl.closed && wl.replies < uint64(wl.world.options.Requests) {
+	if !wl.closed && wl.replies < wl.budget {
 		return false
 	}
 	return wl.inflight == 0
@@ -75,14 +84,14 @@ func (wl *workload) tick(now simclock.Tick) {
 	}
 	for slot := range wl.slots {
 		s := &wl.slots[slot]
-		if wl.replies+uint64(wl.pending()) >= uint64(wl.world.options.Requests) {
+		if wl.replies+uint64(wl.pending()) >= wl.budget {
 			return // enough answered or on the way
 		}
 		if s.current >= 0 || now < s.next || s.client.Busy() {
 			continue
 		}
 		in := wl.nextInput(slot)
-		s.current = len(wl.history)
+		s.current, s.since = len(wl.history), now
 		wl.inflight++
 		wl.history = append(wl.history, checker.Operation{Client: slot, Invoke: int64(now), Pending: true,
 			Input: checker.FromCoreKV(in)})
@@ -129,6 +138,11 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 	}
 	h.Output = checker.KVOutput{Value: out.Value, Swapped: out.Swapped}
 	h.OpNumber, h.Response, h.Pending = uint64(op), int64(now), false
+	wl.outcome(s, now)
+	if wl.serving {
+		wl.servingGapTicksMax = max(wl.servingGapTicksMax, uint64(now-wl.repliedAt))
+	}
+	wl.repliedAt = now
 	if h.Input.Op == checker.OpGet {
 		wl.seen[h.Input.Key] = out.Value
 	}
@@ -146,14 +160,22 @@ func (wl *workload) onReply(slot int, op core.Op, output []byte) {
 func (wl *workload) onEvicted(slot int) {
 	s := &wl.slots[slot]
 	// The operation in flight stays pending: it may or may not have run.
+	now := wl.world.kernel.Now()
 	if s.current >= 0 {
 		wl.inflight--
+		wl.outcome(s, now)
 	}
 	s.current = -1
 	wl.evicted++
-	now := wl.world.kernel.Now()
 	wl.world.trace.Record(now, TraceNote, uint64(slot), 1)
 	if wl.world.trace.Writing() {
 		wl.world.trace.Line(now, "client.evicted c%d", slot)
+	}
+}
+
+// outcome notes that the operation in flight in s has its outcome (a reply or an eviction).
+func (wl *workload) outcome(s *clientSlot, now simclock.Tick) {
+	if wl.serving {
+		wl.outcomeTicksMax = max(wl.outcomeTicksMax, uint64(now-s.since))
 	}
 }

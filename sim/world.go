@@ -30,7 +30,8 @@ type World struct {
 	sentDecoder   *core.Decoder // for the messages replicas send (acks.go)
 
 	stateMachine func(replica int) core.StateMachine
-	unchecked    bool // no checkers: only to measure what they cost
+	unchecked    bool      // no checkers: only to measure what they cost
+	coverage     *coverage // protocol situations for a fuzzer (coverage.go); nil for none
 
 	observed          []replicaStatus // per replica, as of the last tick: to trace changes
 	viewStarted       core.View       // the highest view some primary started
@@ -41,6 +42,7 @@ type World struct {
 	core              []simnet.Process
 	pendingAtLiveness int
 	livenessBound     uint64 // ticks the core has to converge: the option, plus time to repair
+	served            uint64 // operations the healed core answered (serving.go)
 }
 
 // repairTicksPerOp is the liveness phase's allowance per op a core replica must repair or
@@ -76,6 +78,9 @@ func newWorld(options Options, factory entropy.Factory, trace *Trace, config *Ru
 		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
 	w.config.Bugs = config.Bugs
+	if config.Coverage != nil {
+		w.coverage = newCoverage(config.Coverage, options.Replicas)
+	}
 	w.initCheckers()
 	w.workload = newWorkload(w, factory.Stream("workload"))
 	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,
@@ -97,6 +102,9 @@ func (w *World) healthy(p simnet.Process) bool { return w.replicas[p].Healthy() 
 func (w *World) step() {
 	w.kernel.Step()
 	w.observe()
+	if w.coverage != nil {
+		w.coverage.observe(w)
+	}
 	w.workload.tick(w.kernel.Now())
 	w.kernel.Faults()
 }
@@ -181,6 +189,11 @@ func (w *World) converged() bool {
 
 // livenessReport says what had not converged when the liveness phase ran out.
 func (w *World) livenessReport() string {
+	return fmt.Sprintf("core did not converge in %d ticks: %s", w.livenessBound, w.coreReport())
+}
+
+// coreReport says where each core replica stands, and the workload.
+func (w *World) coreReport() string {
 	var parts []string
 	for _, p := range w.core {
 		r := w.replicas[p]
@@ -191,9 +204,8 @@ func (w *World) livenessReport() string {
 		parts = append(parts, fmt.Sprintf("replica %d %v view %d op %d commit %d/%d healthy=%v",
 			p, r.Status(), r.View(), r.Op(), r.CommitMin(), r.CommitMax(), r.Healthy()))
 	}
-	return fmt.Sprintf("core did not converge in %d ticks: %s; %d requests pending, %d of %d answered",
-		w.livenessBound, strings.Join(parts, "; "), w.workload.pending(), w.workload.replies,
-		w.options.Requests)
+	return fmt.Sprintf("%s; %d requests pending, %d of %d answered", strings.Join(parts, "; "),
+		w.workload.pending(), w.workload.replies, w.workload.budget)
 }
 
 // startLiveness heals a core of replicas: at least a replication quorum, so that it can
