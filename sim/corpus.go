@@ -21,6 +21,7 @@ type CorpusEntry struct {
 	Profile string            `json:"profile,omitempty"` // default swarm
 	Options map[string]string `json:"options,omitempty"` // knobs that differ from the seed's draws
 	Entropy string            `json:"entropy,omitempty"` // base64 choice stream that replaces the seed's streams
+	Stream  string            `json:"stream,omitempty"`  // how Entropy stands in: bytes (default) or steer (sim/streams.go)
 	Bugs    string            `json:"bugs,omitempty"`    // deliberate defects (core.Bug names): the checkers must catch them
 	Expect  string            `json:"expect"`            // the verdict the entry must give
 	Failure string            `json:"failure,omitempty"` // for a failing verdict: text the failure must contain
@@ -68,6 +69,9 @@ func (e *CorpusEntry) RunConfig() (RunConfig, error) {
 	}
 	if config.Bugs, err = core.ParseBugs(e.Bugs); err != nil {
 		return config, err
+	}
+	if config.EntropyMode, err = entropy.ParseMode(e.Stream); err != nil {
+		return config, fmt.Errorf("stream: %v", err)
 	}
 	if e.Entropy != "" {
 		if config.Entropy, err = base64.StdEncoding.DecodeString(e.Entropy); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/sim"
 )
 
@@ -91,7 +92,8 @@ func shrinkInput(rf *runFlags, args []string) (sim.RunConfig, string, error) {
 // shrunkEntry is the corpus entry of a shrunk input: the options it overrides, as they
 // differ from what the seed draws.
 func shrunkEntry(r *sim.ShrinkReport, note string) sim.CorpusEntry {
-	drawn, _, _ := sim.Prepare(sim.RunConfig{Seed: r.Config.Seed, Entropy: r.Config.Entropy, Profile: r.Config.Profile})
+	drawn, _, _ := sim.Prepare(sim.RunConfig{Seed: r.Config.Seed, Entropy: r.Config.Entropy,
+		EntropyMode: r.Config.EntropyMode, Profile: r.Config.Profile})
 	options := map[string]string{}
 	for _, o := range r.After.Options.Diff(&drawn) {
 		options[o.Name] = o.Value
@@ -101,6 +103,9 @@ func shrunkEntry(r *sim.ShrinkReport, note string) sim.CorpusEntry {
 		Found: fmt.Sprintf("%s by vsrsim shrink (%d runs)", time.Now().UTC().Format("2006-01-02"), r.Runs), Note: note}
 	if r.Config.Entropy != nil {
 		e.Entropy = encodeStream(r.Config.Entropy)
+	}
+	if r.Config.EntropyMode != entropy.ModeBytes {
+		e.Stream = r.Config.EntropyMode.String()
 	}
 	return e
 }
