@@ -26,7 +26,11 @@
 //
 // under a time limit (--timeout, by default ten times the baseline's swarm, at least 2m)
 // and a memory limit (--memory-mb, by `ulimit -d`: the machine is shared, and a mutant can
-// allocate without end).
+// allocate without end). The N seeds run in chunks of --chunk seeds, one swarm process
+// each, and a mutant stops at its first chunk with a failing seed: the first failing seed
+// is the one a single swarm would report, and a mutant that fails every seed slowly (a
+// liveness failure runs to its bound) costs one chunk instead of N seeds. --chunk 0 runs
+// the N seeds in one swarm.
 //
 // # Verdicts
 //

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vsrsim/vsrsim/entropy"
 )
 
 // pkgDir is the package mutated, relative to the module's root.
@@ -28,6 +30,8 @@ type options struct {
 	sites     []string
 	seeds     int
 	firstSeed string
+	first     uint64 // firstSeed parsed
+	chunk     int
 	workers   int
 	requests  int
 	timeout   time.Duration
@@ -56,7 +60,8 @@ func parseFlags(args []string) (*options, *flag.FlagSet, error) {
 	var sites siteList
 	fs := flag.NewFlagSet("mutate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are one line of ours, not the usage
-	fs.BoolVar(&o.list, "list", false, "list every mutation site (id, kind, line) and exit")
+	fs.BoolVar(&o.list, "list", false,
+		"list the sites (id, kind, line) and exit: every one, or those --mutants or --sites choose")
 	fs.IntVar(&o.mutants, "mutants", 0, "run this many sites drawn from --seed")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the draw of --mutants")
 	fs.Var(&sites, "sites",
@@ -64,6 +69,8 @@ func parseFlags(args []string) (*options, *flag.FlagSet, error) {
 	fs.IntVar(&o.seeds, "seeds", 100, "swarm seeds per mutant")
 	fs.StringVar(&o.firstSeed, "first-seed", "1", "the first swarm seed, the same for every mutant")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "swarm workers")
+	fs.IntVar(&o.chunk, "chunk", 20,
+		"seeds per swarm process; a mutant stops at its first failing chunk (0: one swarm)")
 	fs.IntVar(&o.requests, "requests", 0, "passed to the swarm as --requests (0: the seed's draw)")
 	fs.DurationVar(&o.timeout, "timeout", 0,
 		"time limit of a mutant's swarm (0: ten times the baseline's, at least 2m)")
@@ -81,26 +88,27 @@ func parseFlags(args []string) (*options, *flag.FlagSet, error) {
 	if len(o.extra) > 0 && !slices.Contains(args, "--") {
 		return nil, fs, fmt.Errorf("unexpected argument %q: swarm flags go after --", o.extra[0])
 	}
-	modes := 0
-	for _, on := range []bool{o.list, o.mutants > 0, len(o.sites) > 0} {
-		if on {
-			modes++
-		}
-	}
 	switch {
-	case modes != 1:
-		return nil, fs, errors.New("say what to do: one of --mutants N, --sites LIST or --list")
+	case o.mutants != 0 && len(o.sites) > 0:
+		return nil, fs, errors.New("--mutants and --sites exclude each other")
+	case !o.list && o.mutants == 0 && len(o.sites) == 0:
+		return nil, fs, errors.New("say what to do: --mutants N, --sites LIST or --list")
 	case o.mutants < 0:
 		return nil, fs, fmt.Errorf("--mutants %d: want a positive count", o.mutants)
 	case o.seeds < 1:
 		return nil, fs, fmt.Errorf("--seeds %d: want at least 1", o.seeds)
 	case o.workers < 1:
 		return nil, fs, fmt.Errorf("--workers %d: want at least 1", o.workers)
-	case o.requests < 0 || o.timeout < 0:
-		return nil, fs, errors.New("--requests and --timeout cannot be negative")
+	case o.requests < 0 || o.timeout < 0 || o.chunk < 0:
+		return nil, fs, errors.New("--requests, --timeout and --chunk cannot be negative")
 	case o.memoryMB < 256:
 		return nil, fs, fmt.Errorf("--memory-mb %d: want at least 256", o.memoryMB)
 	}
+	first, err := entropy.ParseSeed(o.firstSeed)
+	if err != nil {
+		return nil, fs, fmt.Errorf("--first-seed: %v", err)
+	}
+	o.first = first
 	return o, fs, nil
 }
 
@@ -130,18 +138,21 @@ func run(args []string) int {
 		return fail(err)
 	}
 	sites := enumerate(fset, info, sources)
-	if o.list {
-		for _, s := range sites {
-			fmt.Printf("%s\t%s\t%s\n", s.ID(), s.Kind, s.Code)
-		}
-		return 0
-	}
-	chosen := sample(sites, o.mutants, o.seed)
-	if len(o.sites) > 0 {
+	chosen := sites
+	switch {
+	case o.mutants > 0:
+		chosen = sample(sites, o.mutants, o.seed)
+	case len(o.sites) > 0:
 		if chosen, err = selectSites(sites, o.sites); err != nil {
 			fmt.Fprintf(os.Stderr, "mutate: %v\n", err)
 			return 2
 		}
+	}
+	if o.list { // what would run, or every site
+		for _, s := range chosen {
+			fmt.Printf("%s\t%s\t%s\n", s.ID(), s.Kind, s.Code)
+		}
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -159,17 +170,20 @@ func measure(ctx context.Context, o *options, root string, snap *snapshot, total
 	if err := snap.writeFiles(tmp); err != nil {
 		return fail(err)
 	}
+	plan := swarmPlan{seeds: o.seeds, first: o.first, chunk: o.chunk, workers: o.workers,
+		requests: o.requests, extra: o.extra}
 	r := &runner{root: root, tmp: tmp, pkg: pkgDir, snap: snap, memoryMB: o.memoryMB, tests: o.tests,
-		swarm: swarmArgs(o.seeds, o.firstSeed, o.workers, o.requests, o.extra), timeout: time.Hour}
+		plan: plan, timeout: time.Hour}
 	report := &Report{Command: "go run ./tools/mutate " + strings.Join(args, " "), Package: pkgDir,
-		Started: time.Now().UTC().Format(time.RFC3339), Sites: total, Swarm: r.swarm, Records: []Record{}}
+		Started: time.Now().UTC().Format(time.RFC3339), Sites: total, Records: []Record{},
+		Swarm: plan.args(plan.first, plan.seeds), Chunk: plan.chunk}
 	report.Commit, report.Dirty = gitState(root, o.rev)
 	if o.mutants > 0 {
 		report.Seed = o.seed
 	}
 	fmt.Fprintf(os.Stderr, "mutate: %d sites in %s/ at %s%s; %d mutants, each on: vsrsim %s\n",
 		total, pkgDir, short(report.Commit), dirtyNote(report.Dirty), len(chosen),
-		strings.Join(r.swarm, " "))
+		strings.Join(report.Swarm, " "))
 	if code := baseline(ctx, r, o, report); code >= 0 {
 		return code
 	}

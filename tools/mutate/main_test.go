@@ -13,7 +13,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{[]string{"--mutants", "3", "--bogus"}, "not defined"},
 		{[]string{}, "say what to do"},
-		{[]string{"--list", "--mutants", "3"}, "say what to do"},
+		{[]string{"--sites", "a.go:1", "--mutants", "3"}, "exclude each other"},
 		{[]string{"--mutants", "3", "--seeds", "0"}, "--seeds 0"},
 		{[]string{"--mutants", "3", "--workers", "0"}, "--workers 0"},
 		{[]string{"--mutants", "3", "extra"}, "after --"},

@@ -20,8 +20,10 @@ type Report struct {
 	Package string   `json:"package"`
 	Sites   int      `json:"sites"` // mutation sites in the package
 	Seed    uint64   `json:"seed,omitempty"`
-	// Swarm is the simulator's command line each mutant ran, after the binary.
+	// Swarm is the simulator's command line each mutant ran, after the binary, in chunks
+	// of Chunk seeds (a mutant stops at its first failing chunk).
 	Swarm          []string `json:"swarm"`
+	Chunk          int      `json:"chunk"`
 	TimeoutSeconds float64  `json:"timeout_seconds"`
 	Baseline       Record   `json:"baseline"` // the snapshot unmutated: every seed must pass
 	Killed         int      `json:"killed"`   // timeouts included

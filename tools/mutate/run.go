@@ -35,12 +35,12 @@ type Record struct {
 	// KilledBy is the first failing seed's verdict (correctness, liveness, crash), or
 	// "process" when the simulator died outside any seed (a fatal runtime error).
 	KilledBy    string `json:"killed_by,omitempty"`
-	Invariant   string `json:"invariant,omitempty"` // what failed, in a few words
-	Seed        string `json:"seed,omitempty"`      // the first failing seed
-	Failure     string `json:"failure,omitempty"`   // its failure line
-	FailedSeeds int    `json:"failed_seeds,omitempty"`
-	Seeds       int    `json:"seeds"`
-	Error       string `json:"error,omitempty"` // stillborn or error: the first lines of why
+	Invariant   string `json:"invariant,omitempty"`    // what failed, in a few words
+	Seed        string `json:"seed,omitempty"`         // the first failing seed
+	Failure     string `json:"failure,omitempty"`      // its failure line
+	FailedSeeds int    `json:"failed_seeds,omitempty"` // of Seeds
+	Seeds       int    `json:"seeds"`                  // run: up to the first failing chunk
+	Error       string `json:"error,omitempty"`        // stillborn or error: the first lines of why
 	// Tests is, with --tests, how `go test ./core` judged a survivor: killed or survived.
 	Tests        string  `json:"tests,omitempty"`
 	TestFailure  string  `json:"test_failure,omitempty"`
@@ -60,8 +60,8 @@ type runner struct {
 	tmp      string
 	pkg      string // the mutated package's directory, relative to root: "core"
 	snap     *snapshot
-	swarm    []string      // the swarm's arguments, after the binary
-	timeout  time.Duration // per mutant, for the swarm
+	plan     swarmPlan
+	timeout  time.Duration // per mutant, for all of its swarm
 	memoryMB int           // address space a mutant's simulator may write to
 	tests    bool
 }
@@ -133,47 +133,92 @@ type swarmSummary struct {
 	} `json:"failures"`
 }
 
-// runSwarm runs the swarm under a time limit and a memory limit (a mutant can loop or
-// allocate without end; the machine is shared) and judges the outcome.
+// swarmPlan is the swarm every mutant runs: seeds first, first+1, ..., in chunks.
+type swarmPlan struct {
+	seeds    int
+	first    uint64
+	chunk    int // seeds per swarm process; 0: all of them in one
+	workers  int
+	requests int      // 0: the seed's draw
+	extra    []string // more swarm flags, as given
+}
+
+// args is the swarm's command line, after the binary, for n seeds from first.
+func (p swarmPlan) args(first uint64, n int) []string {
+	args := []string{"swarm", "--seeds", strconv.Itoa(n), "--first-seed",
+		strconv.FormatUint(first, 10), "--workers", strconv.Itoa(p.workers), "--json"}
+	if p.requests > 0 {
+		args = append(args, "--requests", strconv.Itoa(p.requests))
+	}
+	return append(args, p.extra...)
+}
+
+// runSwarm runs the plan's seeds chunk by chunk under one time limit, and stops at the
+// first chunk with a failing seed: that chunk's first failure is the one a single swarm of
+// every seed would report first, and a killed mutant costs a chunk, not every seed.
 func (r *runner) runSwarm(ctx context.Context, binary string, rec *Record) error {
 	t := time.Now()
+	defer func() { rec.SwarmSeconds = time.Since(t).Seconds() }()
 	limited, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	for done := 0; done < r.plan.seeds; {
+		n := r.plan.seeds - done
+		if r.plan.chunk > 0 {
+			n = min(n, r.plan.chunk)
+		}
+		stdout, stderr, err := r.swarmOnce(limited, binary, r.plan.args(r.plan.first+uint64(done), n))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if limited.Err() != nil {
+			rec.Verdict, rec.KilledBy = verdictTimeout, "timeout"
+			rec.Failure = fmt.Sprintf("no verdict within %s", r.timeout)
+			return nil
+		}
+		judge(stdout, stderr, err, rec)
+		if rec.Verdict != verdictSurvived {
+			return nil
+		}
+		done += n
+	}
+	return nil
+}
+
+// swarmOnce runs one swarm process under a memory limit: a mutant can allocate without
+// end, and the machine is shared. On timeout its process group is killed.
+func (r *runner) swarmOnce(ctx context.Context, binary string, args []string) (
+	stdout, stderr []byte, err error) {
 	// sh sets the limit and execs the simulator, so the process killed on timeout is it.
 	limit := fmt.Sprintf("ulimit -d %d && exec \"$0\" \"$@\"", r.memoryMB*1024)
-	args := append([]string{"-c", limit, binary}, r.swarm...)
-	cmd := exec.CommandContext(limited, "sh", args...)
+	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", limit, binary}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	rec.SwarmSeconds = time.Since(t).Seconds()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if limited.Err() != nil {
-		rec.Verdict, rec.KilledBy = verdictTimeout, "timeout"
-		rec.Failure = fmt.Sprintf("no verdict within %s", r.timeout)
-		return nil
-	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
+}
+
+// judge reads one swarm's outcome into the record: survived while every seed passes.
+func judge(stdout, stderr []byte, err error, rec *Record) {
 	var summary swarmSummary
-	if jsonErr := json.Unmarshal(stdout.Bytes(), &summary); jsonErr != nil {
+	if jsonErr := json.Unmarshal(stdout, &summary); jsonErr != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			// The simulator died outside any seed: a fatal runtime error (stack overflow,
 			// out of memory) that no recover catches. That is a failure all the same.
 			rec.Verdict, rec.KilledBy = verdictKilled, "process"
-			rec.Failure = deathLine(stderr.String())
+			rec.Failure = deathLine(string(stderr))
 			rec.Invariant = "fatal runtime error"
-			return nil
+			return
 		}
-		rec.Verdict, rec.Error = verdictError, fmt.Sprintf("swarm output: %v: %s", jsonErr,
-			firstLines(stderr.String(), 3))
-		return nil
+		rec.Verdict = verdictError
+		rec.Error = fmt.Sprintf("swarm output: %v: %s", jsonErr, firstLines(string(stderr), 3))
+		return
 	}
-	rec.Seeds, rec.FailedSeeds = summary.Seeds, summary.Failed
+	rec.Seeds += summary.Seeds
+	rec.FailedSeeds += summary.Failed
 	switch {
 	case summary.Failed > 0:
 		f := summary.Failures[0]
@@ -186,9 +231,8 @@ func (r *runner) runSwarm(ctx context.Context, binary string, rec *Record) error
 		rec.Verdict = verdictSurvived
 	default:
 		rec.Verdict = verdictError
-		rec.Error = fmt.Sprintf("swarm: %v: %s", err, firstLines(stderr.String(), 3))
+		rec.Error = fmt.Sprintf("swarm: %v: %s", err, firstLines(string(stderr), 3))
 	}
-	return nil
 }
 
 // runTests runs the package's unit tests against a survivor: whether they would have
@@ -271,14 +315,4 @@ func truncate(text string, n int) string {
 		return text
 	}
 	return string(runes[:n-1]) + "…"
-}
-
-// swarmArgs are the swarm's arguments for every mutant of a run.
-func swarmArgs(seeds int, firstSeed string, workers, requests int, extra []string) []string {
-	args := []string{"swarm", "--seeds", strconv.Itoa(seeds), "--first-seed", firstSeed,
-		"--workers", strconv.Itoa(workers), "--json"}
-	if requests > 0 {
-		args = append(args, "--requests", strconv.Itoa(requests))
-	}
-	return append(args, extra...)
 }

@@ -41,11 +41,12 @@ func TestQuorumMutantIsKilled(t *testing.T) {
 	if err := snap.writeFiles(tmp); err != nil {
 		t.Fatal(err)
 	}
-	r := &runner{root: root, tmp: tmp, pkg: pkgDir, snap: snap, memoryMB: 2048,
-		swarm: swarmArgs(10, "1", 2, 50, nil), timeout: 2 * time.Minute}
+	plan := swarmPlan{seeds: 10, first: 1, chunk: 5, workers: 2, requests: 50}
+	r := &runner{root: root, tmp: tmp, pkg: pkgDir, snap: snap, memoryMB: 2048, plan: plan,
+		timeout: 2 * time.Minute}
 	ctx := context.Background()
 	base, err := r.run(ctx, nil, 0)
-	if err != nil || base.Verdict != verdictSurvived {
+	if err != nil || base.Verdict != verdictSurvived || base.Seeds != 10 {
 		t.Fatalf("unmutated: %s %s %s (%v)", base.Verdict, base.Failure, base.Error, err)
 	}
 	rec, err := r.run(ctx, quorum, 1)
@@ -59,6 +60,16 @@ func TestQuorumMutantIsKilled(t *testing.T) {
 	}
 	if !strings.Contains(rec.Mutated, "acks.count() < quorum") {
 		t.Errorf("mutated line %q", rec.Mutated)
+	}
+}
+
+func TestSwarmArgs(t *testing.T) {
+	p := swarmPlan{seeds: 100, first: 7, chunk: 20, workers: 2, requests: 60,
+		extra: []string{"--replicas", "3"}}
+	got := strings.Join(p.args(27, 20), " ")
+	want := "swarm --seeds 20 --first-seed 27 --workers 2 --json --requests 60 --replicas 3"
+	if got != want {
+		t.Errorf("args: %s\nwant: %s", got, want)
 	}
 }
 
