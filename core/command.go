@@ -40,4 +40,9 @@ func (c Command) String() string {
 }
 
 // fromClient reports whether a command is sent by clients (the rest are sent by replicas).
-func (c Command) fromClient() bool { return c == CommandRequest }
+func (c Command) fromClient() bool {
+	// Asked only of a command parsed.
+	assert(c != CommandReserved)
+	assert(c < commandCount)
+	return c == CommandRequest
+}

@@ -36,6 +36,9 @@ const HeadersMax = 64
 
 // NewDecoder returns a decoder for a cluster of the given size.
 func NewDecoder(cluster uint64, replicas int) *Decoder {
+	// The size of a validated config: the decoder tells each view's primary by it.
+	assert(replicas >= 1)
+	assert(replicas <= ReplicasMax)
 	return &Decoder{cluster: cluster, replicas: replicas, headers: make([]PrepareHeader, 0, HeadersMax)}
 }
 
@@ -58,7 +61,14 @@ func (d *Decoder) Decode(data []byte) (Command, error) {
 	return w.command, nil
 }
 
+// decodeCommand checks the fields the command uses, then the command's own rules.
 func (d *Decoder) decodeCommand(body []byte) error {
+	// get has rejected every command but these: each has its case below.
+	assert(d.w.command != CommandReserved)
+	assert(d.w.command < commandCount)
+	if err := d.w.unused(commandUses[d.w.command]); err != nil {
+		return err
+	}
 	switch d.w.command {
 	case CommandRequest:
 		return d.request(body)
@@ -96,26 +106,31 @@ func (d *Decoder) decodeCommand(body []byte) error {
 
 func (d *Decoder) request(body []byte) error {
 	w := &d.w
-	if err := w.unused(useClient | useA | useRequest | useOperation | useView | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandRequest)
 	d.Request = Request{Client: ClientID(w.client), Session: Session(w.a),
 		Request: RequestNumber(w.request), Operation: Operation(w.operation), View: View(w.view),
 		Body: body}
+	// The body is the rest of the message, which the primary copies before it keeps it.
+	assert(len(d.Request.Body) == int(w.size)-HeaderSize)
 	return validRequest(&d.Request)
 }
 
 func (d *Decoder) prepare(body []byte) error {
 	w := &d.w
-	if err := w.unused(useContext | useReplica | useView | useOp | useCommit | useA | useCount | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandPrepare)
 	d.Prepare.PrepareHeader.fromWire(w)
 	d.Prepare.Body = body
-	return d.validPrepareHeader(&d.Prepare.PrepareHeader, body)
+	// The journal keeps the header beside the whole message: its Size is the message's.
+	assert(int(d.Prepare.Size) == HeaderSize+len(body))
+	return validPrepareHeader(&d.Prepare.PrepareHeader, body, d.replicas)
 }
 
-func (d *Decoder) validPrepareHeader(h *PrepareHeader, body []byte) error {
+// validPrepareHeader is what a prepare's header (and its body, when given) must satisfy:
+// checked by the decoder on arrival, asserted by a replica's encoder before it leaves.
+func validPrepareHeader(h *PrepareHeader, body []byte, replicas int) error {
+	// A validated cluster size, which tells each view's primary.
+	assert(replicas >= 1)
+	assert(replicas <= ReplicasMax)
 	switch {
 	case h.Op == 0:
 		return invalid("prepare of the root op")
@@ -123,7 +138,7 @@ func (d *Decoder) validPrepareHeader(h *PrepareHeader, body []byte) error {
 		return invalid("prepare of op %d claims commit %d", h.Op, h.Commit)
 	case h.Requests == 0:
 		return invalid("prepare of op %d without requests", h.Op)
-	case uint64(h.Replica) != uint64(h.View)%uint64(d.replicas):
+	case uint64(h.Replica) != uint64(h.View)%uint64(replicas):
 		return invalid("prepare of view %d from replica %d, not its primary", h.View, h.Replica)
 	}
 	if body != nil {
@@ -134,9 +149,7 @@ func (d *Decoder) validPrepareHeader(h *PrepareHeader, body []byte) error {
 
 func (d *Decoder) prepareOk() error {
 	w := &d.w
-	if err := w.unused(useContext | useReplica | useView | useOp | useCommit); err != nil {
-		return err
-	}
+	assert(w.command == CommandPrepareOk)
 	d.PrepareOk = PrepareOk{Replica: w.replica, View: View(w.view), Op: Op(w.op),
 		Commit: Op(w.commit), Prepare: w.context}
 	if d.PrepareOk.Op == 0 {
@@ -147,13 +160,12 @@ func (d *Decoder) prepareOk() error {
 
 func (d *Decoder) reply(body []byte) error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useOp | useCommit | useClient | useA | useRequest | useOperation | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandReply)
 	d.Reply = Reply{Replica: w.replica, View: View(w.view), Op: Op(w.op), Commit: Op(w.commit),
 		Client: ClientID(w.client), Session: Session(w.a), Request: RequestNumber(w.request),
 		Operation: Operation(w.operation), Body: body}
 	m := &d.Reply
+	assert(len(m.Body) == int(w.size)-HeaderSize)
 	if m.Client == 0 || m.Op == 0 || m.Commit < m.Op || m.Session == 0 {
 		return invalid("reply to client %d at op %d commit %d session %d", m.Client, m.Op, m.Commit, m.Session)
 	}
@@ -162,18 +174,14 @@ func (d *Decoder) reply(body []byte) error {
 
 func (d *Decoder) commit() error {
 	w := &d.w
-	if err := w.unused(useContext | useReplica | useView | useCommit); err != nil {
-		return err
-	}
+	assert(w.command == CommandCommit)
 	d.Commit = Commit{Replica: w.replica, View: View(w.view), Commit: Op(w.commit), CommitChecksum: w.context}
 	return nil
 }
 
 func (d *Decoder) viewOnly() error {
 	w := &d.w
-	if err := w.unused(useReplica | useView); err != nil {
-		return err
-	}
+	assert(w.command == CommandStartViewChange || w.command == CommandRequestStartView)
 	if w.command == CommandStartViewChange {
 		d.StartViewChange = StartViewChange{Replica: w.replica, View: View(w.view)}
 	} else {

@@ -16,16 +16,19 @@ func (d *Decoder) decodeHeaders(body []byte) ([]PrepareHeader, error) {
 		if w.command != CommandPrepare {
 			return nil, invalid("a %v header among prepare headers", w.command)
 		}
-		if err := w.unused(useContext | useReplica | useView | useOp | useCommit | useA | useCount | useBody); err != nil {
+		if err := w.unused(prepareUses); err != nil {
 			return nil, err
 		}
 		var h PrepareHeader
 		h.fromWire(&w)
-		if err := d.validPrepareHeader(&h, nil); err != nil {
+		if err := validPrepareHeader(&h, nil, d.replicas); err != nil {
 			return nil, err
 		}
 		headers = append(headers, h)
 	}
+	// The scratch holds any body the decoder accepts: decoding never allocates, and the
+	// headers a caller reads are valid until the next Decode, as the Decoder promises.
+	assert(cap(headers) == HeadersMax)
 	d.headers = headers
 	return headers, nil
 }
@@ -33,6 +36,7 @@ func (d *Decoder) decodeHeaders(body []byte) ([]PrepareHeader, error) {
 // chained checks that headers are consecutive ops, each linking to the one before, and that
 // the last is at op head.
 func chained(headers []PrepareHeader, head Op) error {
+	assert(len(headers) <= HeadersMax) // decodeHeaders' bound
 	for i := range headers {
 		if headers[i].Op != head-Op(len(headers)-1-i) {
 			return invalid("header %d of %d is op %d, want op %d", i, len(headers), headers[i].Op, head-Op(len(headers)-1-i))
@@ -46,9 +50,7 @@ func chained(headers []PrepareHeader, head Op) error {
 
 func (d *Decoder) doViewChange(body []byte) error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useA | useOp | useCommit | useB | useC | useCount | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandDoViewChange)
 	headers, err := d.decodeHeaders(body)
 	if err != nil {
 		return err
@@ -65,14 +67,13 @@ func (d *Decoder) doViewChange(body []byte) error {
 		return invalid("do_view_change present bits beyond its headers")
 	}
 	d.DoViewChange = m
+	assert(len(d.DoViewChange.Headers) == int(w.count)) // the scratch holds this body's headers
 	return chained(headers, m.Op)
 }
 
 func (d *Decoder) startView(body []byte) error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useOp | useCommit | useA | useCount | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandStartView)
 	headers, err := d.decodeHeaders(body)
 	if err != nil {
 		return err
@@ -86,14 +87,13 @@ func (d *Decoder) startView(body []byte) error {
 		return invalid("start_view with op %d, commit %d, %d headers", m.Op, m.Commit, len(headers))
 	}
 	d.StartView = m
+	assert(len(d.StartView.Headers) == int(w.count))
 	return chained(headers, m.Op)
 }
 
 func (d *Decoder) recovery() error {
 	w := &d.w
-	if err := w.unused(useReplica | useA); err != nil {
-		return err
-	}
+	assert(w.command == CommandRecovery)
 	d.Recovery = Recovery{Replica: w.replica, Nonce: w.a}
 	if w.a == 0 {
 		return invalid("recovery without a nonce")
@@ -103,9 +103,7 @@ func (d *Decoder) recovery() error {
 
 func (d *Decoder) recoveryResponse(body []byte) error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useA | useOp | useCommit | useCount | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandRecoveryResponse)
 	headers, err := d.decodeHeaders(body)
 	if err != nil {
 		return err
@@ -122,6 +120,7 @@ func (d *Decoder) recoveryResponse(body []byte) error {
 		return invalid("recovery_response from the primary with op %d commit %d, %d headers", m.Op, m.Commit, len(headers))
 	}
 	d.RecoveryResponse = m
+	assert(len(d.RecoveryResponse.Headers) == int(w.count))
 	if !primary {
 		return nil
 	}
@@ -130,9 +129,7 @@ func (d *Decoder) recoveryResponse(body []byte) error {
 
 func (d *Decoder) requestPrepare() error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useOp | useContext); err != nil {
-		return err
-	}
+	assert(w.command == CommandRequestPrepare)
 	d.RequestPrepare = RequestPrepare{Replica: w.replica, View: View(w.view), Op: Op(w.op), Checksum: w.context}
 	if w.op == 0 || w.context.IsZero() {
 		return invalid("request_prepare of op %d checksum %v", w.op, w.context)
@@ -142,9 +139,7 @@ func (d *Decoder) requestPrepare() error {
 
 func (d *Decoder) requestHeaders() error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useOp | useCommit); err != nil {
-		return err
-	}
+	assert(w.command == CommandRequestHeaders)
 	d.RequestHeaders = RequestHeaders{Replica: w.replica, View: View(w.view), OpMin: Op(w.commit), OpMax: Op(w.op)}
 	if w.commit == 0 || w.commit > w.op || w.op-w.commit >= HeadersMax {
 		return invalid("request_headers of ops %d to %d", w.commit, w.op)
@@ -154,9 +149,7 @@ func (d *Decoder) requestHeaders() error {
 
 func (d *Decoder) headersMessage(body []byte) error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useCount | useBody); err != nil {
-		return err
-	}
+	assert(w.command == CommandHeaders)
 	headers, err := d.decodeHeaders(body)
 	if err != nil {
 		return err
@@ -167,6 +160,7 @@ func (d *Decoder) headersMessage(body []byte) error {
 		}
 	}
 	d.Headers = Headers{Replica: w.replica, View: View(w.view), Headers: headers}
+	assert(len(d.Headers.Headers) == int(w.count))
 	if len(headers) == 0 {
 		return invalid("headers message without headers")
 	}
@@ -175,9 +169,7 @@ func (d *Decoder) headersMessage(body []byte) error {
 
 func (d *Decoder) eviction() error {
 	w := &d.w
-	if err := w.unused(useReplica | useView | useClient | useA); err != nil {
-		return err
-	}
+	assert(w.command == CommandEviction)
 	d.Eviction = Eviction{Replica: w.replica, View: View(w.view), Client: ClientID(w.client), Session: Session(w.a)}
 	if w.client == 0 {
 		return invalid("eviction of client 0")
@@ -188,15 +180,10 @@ func (d *Decoder) eviction() error {
 func (d *Decoder) pingPong() error {
 	w := &d.w
 	if w.command == CommandPing {
-		if err := w.unused(useReplica | useView | useA); err != nil {
-			return err
-		}
 		d.Ping = Ping{Replica: w.replica, View: View(w.view), Monotonic: int64(w.a)}
 		return nil
 	}
-	if err := w.unused(useReplica | useView | useA | useB); err != nil {
-		return err
-	}
+	assert(w.command == CommandPong)
 	d.Pong = Pong{Replica: w.replica, View: View(w.view), PingMonotonic: int64(w.a), Realtime: int64(w.b)}
 	return nil
 }

@@ -58,6 +58,13 @@ type wire struct {
 // put seals a header: it computes the body's checksum, writes the fields into
 // b[:HeaderSize], then computes and writes the header's own checksum.
 func (w *wire) put(b []byte, body []byte) {
+	// The body follows its header in one buffer: the size field is the message's length,
+	// within the bound every decoder holds it to.
+	assert(len(b) == HeaderSize+len(body))
+	assert(len(b) <= MessageSizeMax)
+	// A command the decoder knows: a zero wire sealed by mistake is command 0.
+	assert(w.command != CommandReserved)
+	assert(w.command < commandCount)
 	w.size = uint32(HeaderSize + len(body))
 	w.version = wireVersion
 	w.checksumBody = checksumOf(body)
@@ -68,6 +75,7 @@ func (w *wire) put(b []byte, body []byte) {
 
 // write lays the fields out as they are, checksums included: for headers already sealed.
 func (w *wire) write(b []byte) {
+	assert(len(b) >= HeaderSize)
 	w.checksum.put(b[0:])
 	w.checksumBody.put(b[16:])
 	w.context.put(b[32:])
@@ -117,6 +125,8 @@ func (w *wire) get(b []byte, cluster uint64) error {
 // parse reads and verifies one 128-byte header: checksum, version, cluster, command and
 // the bound on size.
 func (w *wire) parse(b []byte, cluster uint64) error {
+	// One header exactly: the checksum covers b[16:HeaderSize] and nothing after it.
+	assert(len(b) == HeaderSize)
 	w.checksum = getChecksum(b[0:])
 	if checksumOf(b[16:HeaderSize]) != w.checksum {
 		return ErrHeaderChecksum
@@ -145,6 +155,8 @@ func (w *wire) parse(b []byte, cluster uint64) error {
 }
 
 func (w *wire) verifyBody(body []byte) error {
+	// The body is the one this header was parsed with (get): all of the message after it.
+	assert(len(body) == int(w.size)-HeaderSize)
 	if checksumOf(body) != w.checksumBody {
 		return ErrBodyChecksum
 	}
@@ -172,6 +184,9 @@ const (
 )
 
 func (w *wire) unused(mask fieldMask) error {
+	// Every command carries some field, and only fields the header has.
+	assert(mask != 0)
+	assert(mask < useBody<<1)
 	zero := func(used fieldMask, isZero bool) bool { return mask&used != 0 || isZero }
 	ok := zero(useContext, w.context.IsZero()) && zero(useReplica, w.replica == 0) &&
 		zero(useOperation, w.operation == 0) && zero(useView, w.view == 0) &&
@@ -184,6 +199,37 @@ func (w *wire) unused(mask fieldMask) error {
 	}
 	return nil
 }
+
+// commandUses is the fields each command carries (messages.go says what they mean). The
+// decoder requires every other field zero; the encoder asserts it set no other.
+var commandUses = [commandCount]fieldMask{
+	CommandRequest:          useClient | useA | useRequest | useOperation | useView | useBody,
+	CommandPrepare:          prepareUses,
+	CommandPrepareOk:        useContext | useReplica | useView | useOp | useCommit,
+	CommandReply:            replyUses,
+	CommandCommit:           useContext | useReplica | useView | useCommit,
+	CommandStartViewChange:  useReplica | useView,
+	CommandDoViewChange:     doViewChangeUses,
+	CommandStartView:        useReplica | useView | useOp | useCommit | useA | useCount | useBody,
+	CommandRequestStartView: useReplica | useView,
+	CommandRecovery:         useReplica | useA,
+	CommandRecoveryResponse: useReplica | useView | useA | useOp | useCommit | useCount | useBody,
+	CommandRequestPrepare:   useReplica | useView | useOp | useContext,
+	CommandRequestHeaders:   useReplica | useView | useOp | useCommit,
+	CommandHeaders:          useReplica | useView | useCount | useBody,
+	CommandEviction:         useReplica | useView | useClient | useA,
+	CommandPing:             useReplica | useView | useA,
+	CommandPong:             useReplica | useView | useA | useB,
+}
+
+// The longer masks. A prepare's are also those of every header in a body of headers.
+const (
+	prepareUses = useContext | useReplica | useView | useOp | useCommit | useA | useCount | useBody
+	replyUses   = useReplica | useView | useOp | useCommit | useClient | useA | useRequest |
+		useOperation | useBody
+	doViewChangeUses = useReplica | useView | useA | useOp | useCommit | useB | useC | useCount |
+		useBody
+)
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
