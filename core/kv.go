@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sort"
 )
 
@@ -51,14 +52,33 @@ var errKVInput = errors.New("malformed key-value input")
 
 // EncodeKV appends an input's encoding: op, then key, value and expected, each as a
 // 4-byte length and its bytes.
+//
+// An input outside the bounds is encoded all the same (tests do, to see it rejected), and
+// the decoder then rejects it; every other input it reads back exactly.
 func EncodeKV(buf []byte, in KVInput) []byte {
+	start := len(buf)
 	buf = append(buf, byte(in.Op))
 	for _, s := range []string{in.Key, in.Value, in.Expected} {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
 		buf = append(buf, s...)
 	}
+	assert(len(buf)-start == kvInputOverhead+len(in.Key)+len(in.Value)+len(in.Expected))
+	f, ok := parseKV(buf[start:])
+	valid := in.Op >= KVGet && in.Op <= KVCas && len(in.Key) <= KVKeyMax &&
+		len(in.Value) <= KVValueMax && len(in.Expected) <= KVValueMax
+	assert(ok == valid)
+	if ok {
+		assert(f.op == in.Op)
+		assert(string(f.key) == in.Key)
+		assert(string(f.value) == in.Value)
+		assert(string(f.expected) == in.Expected)
+	}
 	return buf
 }
+
+// kvInputOverhead is the bytes of an encoded input besides its strings: the op, and the
+// length of each string.
+const kvInputOverhead = 1 + 3*4
 
 // DecodeKV reads an input, rejecting anything malformed.
 func DecodeKV(b []byte) (KVInput, error) {
@@ -66,7 +86,10 @@ func DecodeKV(b []byte) (KVInput, error) {
 	if !ok {
 		return KVInput{}, errKVInput
 	}
-	return KVInput{Op: f.op, Key: string(f.key), Value: string(f.value), Expected: string(f.expected)}, nil
+	in := KVInput{Op: f.op, Key: string(f.key), Value: string(f.value), Expected: string(f.expected)}
+	// Canonical: every byte read belongs to the input, so EncodeKV gives back b.
+	assert(kvInputOverhead+len(in.Key)+len(in.Value)+len(in.Expected) == len(b))
+	return in, nil
 }
 
 // kvFields is an input read in place: the slices alias the encoded bytes.
@@ -76,6 +99,8 @@ type kvFields struct {
 }
 
 func parseKV(b []byte) (kvFields, bool) {
+	// Inputs are request bodies. (EncodeKV parses what it writes, of bounds or not.)
+	assert(len(b) <= MessageSizeMax)
 	if len(b) < 1 || b[0] < byte(KVGet) || b[0] > byte(KVCas) {
 		return kvFields{}, false
 	}
@@ -109,6 +134,7 @@ const (
 
 // DecodeKVOutput reads an output.
 func DecodeKVOutput(b []byte) (KVOutput, error) {
+	assert(len(b) <= MessageSizeMax) // a reply's body
 	if len(b) < 1 {
 		return KVOutput{}, errKVInput
 	}
@@ -139,7 +165,50 @@ func (kv *KV) Apply(_ Op, _ uint64, input []byte, output []byte) []byte {
 	if !ok {
 		return append(output, kvStatusInvalid)
 	}
+	digest, keys := kv.digest, len(kv.data)
 	current := kv.data[string(in.key)]
+	out := kv.apply(&in, current, output)
+	// The output is one status byte after what output held, then a get's value; the state
+	// after is the one the operation names, and nothing else changed.
+	assert(len(out) > len(output))
+	status, value := out[len(output)], out[len(output)+1:]
+	after := kv.data[string(in.key)]
+	switch in.op {
+	case KVGet:
+		assert(status == kvStatusOk)
+		assert(string(value) == current)
+	case KVPut:
+		assert(status == kvStatusOk)
+		assert(after == string(in.value)) // read after the write
+	case KVAppend:
+		if status == kvStatusInvalid {
+			assert(len(current)+len(in.value) > KVValueMax)
+			assert(after == current)
+		} else {
+			assert(status == kvStatusOk)
+			assert(len(after) == len(current)+len(in.value))
+			assert(after[:len(current)] == current)
+		}
+	case KVCas:
+		assert((status == kvStatusSwapped) == (current == string(in.expected)))
+		if status == kvStatusSwapped {
+			assert(after == string(in.value))
+		} else {
+			assert(status == kvStatusOk)
+			assert(after == current)
+		}
+	}
+	assert(in.op == KVGet || len(value) == 0) // only a get returns a value
+	// The digest moves exactly with the state, and the key set only with this key.
+	assert((kv.digest != digest) == (after != current))
+	assert(len(kv.data) == keys || (after == "") != (current == ""))
+	assert(len(kv.data) != 0 || kv.digest.IsZero()) // an empty store's is zero
+	return out
+}
+
+// apply runs one parsed input, given the key's current value, and appends its output;
+// Apply asserts what each leaves.
+func (kv *KV) apply(in *kvFields, current string, output []byte) []byte {
 	switch in.op {
 	case KVGet:
 		return append(append(output, kvStatusOk), current...)
@@ -156,12 +225,16 @@ func (kv *KV) Apply(_ Op, _ uint64, input []byte, output []byte) []byte {
 		}
 		kv.set(kv.intern(in.key), string(in.value))
 		return append(output, kvStatusSwapped)
+	default:
+		panic(fmt.Sprintf("core: parseKV accepted key-value op %d", in.op))
 	}
 	return append(output, kvStatusOk)
 }
 
 func (kv *KV) intern(key []byte) string {
+	assert(len(key) <= KVKeyMax) // parseKV's bound: the table of keys grows by small ones
 	if s, ok := kv.keys[string(key)]; ok {
+		assert(s == string(key))
 		return s
 	}
 	s := string(key)
@@ -169,19 +242,34 @@ func (kv *KV) intern(key []byte) string {
 	return s
 }
 
+// set writes a value; "" removes the key. The digest changes exactly when the state does.
 func (kv *KV) set(key, value string) {
-	if old, ok := kv.data[key]; ok {
+	assert(len(key) <= KVKeyMax)
+	assert(len(value) <= KVValueMax)
+	digest := kv.digest
+	old, ok := kv.data[key]
+	if ok {
+		assert(old != "") // an absent key and an empty value are one state: "" is never kept
 		kv.digest = xorChecksum(kv.digest, kvEntryChecksum(key, old))
 	}
 	if value == "" {
 		delete(kv.data, key)
-		return
+	} else {
+		kv.data[key] = value
+		kv.digest = xorChecksum(kv.digest, kvEntryChecksum(key, value))
 	}
-	kv.data[key] = value
-	kv.digest = xorChecksum(kv.digest, kvEntryChecksum(key, value))
+	// (A change that leaves the digest as it was would take a 128-bit collision.)
+	if (kv.digest != digest) != (old != value) {
+		panic(fmt.Sprintf("core: key-value digest changed %v for a write that changed %v",
+			kv.digest != digest, old != value))
+	}
 }
 
 func kvEntryChecksum(key, value string) Checksum {
+	// Length-prefixed, the key cannot run into the value: (k, v) and (k+v[:1], v[1:])
+	// differ. Both are the store's, within bounds.
+	assert(len(key) <= KVKeyMax)
+	assert(len(value) <= KVValueMax)
 	var buf [256]byte
 	b := binary.LittleEndian.AppendUint32(buf[:0], uint32(len(key)))
 	b = append(append(b, key...), value...) // on the stack unless the value is long
@@ -191,10 +279,17 @@ func kvEntryChecksum(key, value string) Checksum {
 func xorChecksum(a, b Checksum) Checksum { return Checksum{Lo: a.Lo ^ b.Lo, Hi: a.Hi ^ b.Hi} }
 
 // Digest is order-independent over the key set, so it costs nothing per tick.
-func (kv *KV) Digest() Checksum { return kv.digest }
+func (kv *KV) Digest() Checksum {
+	assert(len(kv.data) != 0 || kv.digest.IsZero())
+	return kv.digest
+}
 
 // Get reads a key directly, for tests and the checker.
-func (kv *KV) Get(key string) string { return kv.data[key] }
+func (kv *KV) Get(key string) string {
+	value := kv.data[key]
+	assert(len(value) <= KVValueMax)
+	return value
+}
 
 // Snapshot encodes the store with its keys sorted, so equal stores give equal snapshots.
 func (kv *KV) Snapshot() []byte {
@@ -207,6 +302,12 @@ func (kv *KV) Snapshot() []byte {
 	var out []byte
 	for _, key := range keys {
 		out = EncodeKV(out, KVInput{Op: KVPut, Key: key, Value: kv.data[key]})
+	}
+	// Restored, the snapshot is this store again: written, then read back.
+	var back KV
+	err := back.Restore(out)
+	if err != nil || back.digest != kv.digest || len(back.data) != len(kv.data) {
+		panic(fmt.Sprintf("core: a snapshot of %d keys does not restore: %v", len(keys), err))
 	}
 	return out
 }
@@ -226,6 +327,13 @@ func (kv *KV) Restore(snapshot []byte) error {
 		fresh.set(in.Key, in.Value)
 		snapshot = snapshot[size:]
 	}
+	// The digest kept write by write is the one of the state as a whole.
+	var digest Checksum
+	// map order: xor is commutative, so the order cannot reach the digest.
+	for key, value := range fresh.data {
+		digest = xorChecksum(digest, kvEntryChecksum(key, value))
+	}
+	assert(digest == fresh.digest)
 	*kv = *fresh
 	return nil
 }
