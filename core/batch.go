@@ -1,6 +1,9 @@
 package core
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // A prepare's body is a batch: its requests one after the other, each a 32-byte entry
 // header followed by the request's body.
@@ -16,6 +19,8 @@ const batchEntrySize = 32
 
 // appendBatchEntry appends one request to a batch.
 func appendBatchEntry(batch []byte, m *Request) []byte {
+	// The body came in a message and goes out in one: its length fits the entry's field.
+	assert(len(m.Body) <= MessageSizeMax-HeaderSize-batchEntrySize)
 	var entry [batchEntrySize]byte
 	le := binary.LittleEndian
 	le.PutUint64(entry[0:], uint64(m.Client))
@@ -23,11 +28,28 @@ func appendBatchEntry(batch []byte, m *Request) []byte {
 	le.PutUint32(entry[16:], uint32(m.Request))
 	entry[20] = byte(m.Operation)
 	le.PutUint32(entry[24:], uint32(len(m.Body)))
-	return append(append(batch, entry[:]...), m.Body...)
+	out := append(append(batch, entry[:]...), m.Body...)
+	// Every backup reads the entry back as this request: the layout parseBatchEntry reads
+	// is the one written. (Tests append invalid requests to see them rejected: those read
+	// back only as far as validRequest, which turns them down.)
+	var back Request
+	if err := parseBatchEntry(out[len(batch):], &back); err == nil {
+		assert(back.Client == m.Client)
+		assert(back.Session == m.Session)
+		assert(back.Request == m.Request)
+		assert(back.Operation == m.Operation)
+		assert(string(back.Body) == string(m.Body))
+	} else {
+		assert(validRequest(m) != nil)
+	}
+	return out
 }
 
 // batchSize is the bytes a request takes in a batch.
-func batchSize(m *Request) int { return batchEntrySize + len(m.Body) }
+func batchSize(m *Request) int {
+	assert(len(m.Body) <= MessageSizeMax-HeaderSize) // a request's, which came in a message
+	return batchEntrySize + len(m.Body)
+}
 
 // batchIterator walks a batch. Next fills in a request whose Body aliases the batch.
 type batchIterator struct {
@@ -36,6 +58,13 @@ type batchIterator struct {
 }
 
 func newBatchIterator(batch []byte, count uint32) batchIterator {
+	assert(len(batch) <= MessageSizeMax-HeaderSize) // a prepare's body
+	// Every entry takes at least its header: a count the bytes cannot hold is no batch the
+	// decoder let through.
+	if uint64(len(batch)) < uint64(count)*batchEntrySize {
+		panic(fmt.Sprintf("core: malformed batch in the journal: %d requests in %d bytes",
+			count, len(batch)))
+	}
 	return batchIterator{batch: batch, left: count}
 }
 
@@ -53,10 +82,15 @@ func (it *batchIterator) Next(m *Request) bool {
 	}
 	it.batch = it.batch[batchSize(m):]
 	it.left--
+	if uint64(len(it.batch)) < uint64(it.left)*batchEntrySize {
+		panic(fmt.Sprintf("core: malformed batch in the journal: %d requests left in %d bytes",
+			it.left, len(it.batch)))
+	}
 	return true
 }
 
 func parseBatchEntry(b []byte, m *Request) error {
+	assert(len(b) <= MessageSizeMax-HeaderSize) // within a prepare's body, whatever it holds
 	if len(b) < batchEntrySize {
 		return invalid("batch entry truncated")
 	}
@@ -76,6 +110,7 @@ func parseBatchEntry(b []byte, m *Request) error {
 
 // validateBatch checks that a batch holds exactly count well-formed requests.
 func validateBatch(batch []byte, count uint32) error {
+	assert(len(batch) <= MessageSizeMax-HeaderSize) // a prepare's body, whatever it holds
 	var m Request
 	for i := uint32(0); i < count; i++ {
 		if err := parseBatchEntry(batch, &m); err != nil {
@@ -91,6 +126,7 @@ func validateBatch(batch []byte, count uint32) error {
 
 // validRequest checks what every request must satisfy, wherever it is found.
 func validRequest(m *Request) error {
+	assert(len(m.Body) <= MessageSizeMax-HeaderSize) // it came in a message, whatever it says
 	switch {
 	case m.Client == 0:
 		return invalid("request without a client")

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math/bits"
 	"sort"
 	"strings"
 )
@@ -49,6 +50,8 @@ func BugNames() []string {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// One name for each bug below bugEnd: a bug without one could not be chosen.
+	assert(len(names) == bits.TrailingZeros32(uint32(bugEnd)))
 	return names
 }
 
@@ -63,6 +66,7 @@ func ParseBugs(text string) (Bug, error) {
 		found := false
 		for b := Bug(1); b < bugEnd; b <<= 1 {
 			if bugNames[b] == name {
+				assert(!found) // names are unique: a name is one bug
 				bugs, found = bugs|b, true
 			}
 		}
@@ -70,6 +74,7 @@ func ParseBugs(text string) (Bug, error) {
 			return 0, fmt.Errorf("unknown bug %q: want one of %s", name, strings.Join(BugNames(), ", "))
 		}
 	}
+	assert(bugs < bugEnd)
 	return bugs, nil
 }
 
@@ -77,10 +82,17 @@ func (b Bug) String() string {
 	var names []string
 	for bit := Bug(1); bit < bugEnd; bit <<= 1 {
 		if b&bit != 0 {
+			assert(bugNames[bit] != "")
 			names = append(names, bugNames[bit])
 		}
 	}
 	return strings.Join(names, ",")
 }
 
-func (r *Replica) bug(b Bug) bool { return r.config.Bugs&b != 0 }
+// bug reports whether the replica was built with bug b, one of the bugs above.
+func (r *Replica) bug(b Bug) bool {
+	assert(b != 0)
+	assert(b&(b-1) == 0) // one bug: a line guarded by two would fire for either
+	assert(b < bugEnd)
+	return r.config.Bugs&b != 0
+}

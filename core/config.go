@@ -32,7 +32,7 @@ type Config struct {
 
 // DefaultConfig is the configuration for a cluster of the given size.
 func DefaultConfig(cluster uint64, replicas int) Config {
-	return Config{
+	c := Config{
 		Cluster: cluster, Replicas: replicas,
 		PipelineMax: 8, BatchMax: 16, RequestQueueMax: 64, ClientTableMax: 32,
 		MessageSizeMax: 1 << 16, RepairMax: 8,
@@ -40,6 +40,13 @@ func DefaultConfig(cluster uint64, replicas int) Config {
 		ViewChangeTicks: 150, RepairTicks: 10, PingTicks: 25, AbdicateTicks: 120,
 		RecoveryTicks: 40, ClientRequestTicks: 40, ClientRequestMax: 640, ClientBroadcastAfter: 2,
 	}
+	// The defaults work for every cluster size a config allows.
+	if replicas >= 1 && replicas <= ReplicasMax {
+		if err := c.Validate(); err != nil {
+			panic(fmt.Sprintf("core: the default config of %d replicas: %v", replicas, err))
+		}
+	}
+	return c
 }
 
 // Validate reports the first setting that cannot work.
@@ -62,6 +69,9 @@ func (c *Config) Validate() error {
 	case c.ClientRequestTicks == 0 || c.ClientRequestMax < c.ClientRequestTicks:
 		return fmt.Errorf("client timeouts %d to %d", c.ClientRequestTicks, c.ClientRequestMax)
 	}
+	// What follows for the rest of core: a view change's window (the pipeline and the op
+	// below it) fits in one message.
+	assert(HeaderSize*(1+c.PipelineMax+1) <= c.MessageSizeMax)
 	return nil
 }
 
@@ -69,11 +79,33 @@ func (c *Config) Validate() error {
 const ReplicasMax = 16
 
 // QuorumReplication is how many replicas must hold a prepare before it commits: a majority.
-func (c *Config) QuorumReplication() int { return c.Replicas/2 + 1 }
+func (c *Config) QuorumReplication() int {
+	assert(c.Replicas >= 1)
+	assert(c.Replicas <= ReplicasMax)
+	quorum := c.Replicas/2 + 1
+	// Any two replication quorums meet: two primaries cannot commit different prepares at
+	// one op, each with a quorum that never heard of the other's.
+	assert(2*quorum > c.Replicas)
+	assert(quorum <= c.Replicas) // and the cluster can form one with every replica up
+	return quorum
+}
 
 // QuorumViewChange is how many replicas a view change hears from. Any view-change quorum
 // meets any replication quorum, so it sees every committed op.
-func (c *Config) QuorumViewChange() int { return c.Replicas - c.QuorumReplication() + 1 }
+func (c *Config) QuorumViewChange() int {
+	replication := c.QuorumReplication()
+	quorum := c.Replicas - replication + 1
+	assert(quorum+replication > c.Replicas)
+	// No larger than a replication quorum: whatever can commit can also change views.
+	assert(quorum >= 1)
+	assert(quorum <= replication)
+	return quorum
+}
 
 // primaryOf is the primary of a view.
-func (c *Config) primaryOf(v View) ReplicaIndex { return ReplicaIndex(uint64(v) % uint64(c.Replicas)) }
+func (c *Config) primaryOf(v View) ReplicaIndex {
+	// A validated size: every index fits a ReplicaIndex and names a replica.
+	assert(c.Replicas >= 1)
+	assert(c.Replicas <= ReplicasMax)
+	return ReplicaIndex(uint64(v) % uint64(c.Replicas))
+}

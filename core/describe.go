@@ -9,6 +9,9 @@ func (d *Decoder) Describe(data []byte) string {
 	if err != nil {
 		return fmt.Sprintf("invalid (%v)", err)
 	}
+	// Each command the decoder accepts has its case below.
+	assert(command != CommandReserved)
+	assert(command < commandCount)
 	switch command {
 	case CommandRequest:
 		m := &d.Request
@@ -68,6 +71,8 @@ func describeRange(headers []PrepareHeader) string {
 	if len(headers) == 0 {
 		return "[]"
 	}
+	// Decoded bodies of headers ascend (chained, or in order): the range is first to last.
+	assert(headers[0].Op <= headers[len(headers)-1].Op)
 	return fmt.Sprintf("[op%d-%d]", headers[0].Op, headers[len(headers)-1].Op)
 }
 

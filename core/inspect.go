@@ -4,24 +4,58 @@ import "encoding/binary"
 
 // What the world and the checkers may read of a replica. None of it changes state.
 
-func (r *Replica) Index() ReplicaIndex { return r.index }
-func (r *Replica) Status() Status      { return r.status }
-func (r *Replica) View() View          { return r.view }
-func (r *Replica) LogView() View       { return r.logView }
-func (r *Replica) Op() Op              { return r.journal.op }
-func (r *Replica) CommitMin() Op       { return r.commitMin }
-func (r *Replica) CommitMax() Op       { return r.commitMax }
-func (r *Replica) Stats() ReplicaStats { return r.stats }
+// Each asserts what a reader relies on of the value it gets.
+
+func (r *Replica) Index() ReplicaIndex {
+	assert(int(r.index) < r.config.Replicas)
+	return r.index
+}
+
+func (r *Replica) Status() Status { return r.status }
+func (r *Replica) View() View     { return r.view }
+func (r *Replica) LogView() View  { return r.logView }
+func (r *Replica) Op() Op         { return r.journal.op }
+
+// CommitMin is the op executed last: every op up to it ran once, in order.
+func (r *Replica) CommitMin() Op {
+	assert(r.stats.Committed == uint64(r.commitMin))
+	return r.commitMin
+}
+
+func (r *Replica) CommitMax() Op { return r.commitMax }
+
+func (r *Replica) Stats() ReplicaStats {
+	// Ops are executed one at a time from the root, never skipped (no state transfer).
+	assert(r.stats.Committed == uint64(r.commitMin))
+	assert(r.stats.Recoveries <= 1) // a replica recovers once, from the state it lost
+	// A replica starts a view as its primary once, and one view in Replicas is its.
+	assert(r.stats.ViewsStarted <= uint64(r.view)/uint64(r.config.Replicas)+1)
+	return r.stats
+}
 
 // RequestsExecuted counts the client requests run through the state machine; the
 // checkers read it every tick, so it costs no copy of the stats.
-func (r *Replica) RequestsExecuted() uint64 { return r.stats.RequestsExecuted }
-func (r *Replica) IsPrimary() bool          { return r.isPrimary() }
+func (r *Replica) RequestsExecuted() uint64 {
+	// Requests run in ops, at most a batch each, each op once.
+	assert(r.stats.RequestsExecuted <= uint64(r.config.BatchMax)*uint64(r.commitMin))
+	return r.stats.RequestsExecuted
+}
+
+func (r *Replica) IsPrimary() bool { return r.isPrimary() }
 
 // HoldsOnChain reports whether the replica holds the prepare with this checksum at op on
 // its trusted chain: what it must hold to acknowledge it.
 func (r *Replica) HoldsOnChain(op Op, checksum Checksum) bool {
-	return r.journal.trusted(op) && r.journal.held(op, checksum)
+	holds := r.journal.trusted(op) && r.journal.held(op, checksum)
+	if holds {
+		// The bytes held prove themselves: the prepare of that op, with that checksum (a
+		// slot holding another op's prepare would pass a checksum check alone).
+		message := r.journal.message(op)
+		assert(getChecksum(message) == checksum)
+		assert(checksumOf(message[16:HeaderSize]) == checksum)
+		assert(Op(binary.LittleEndian.Uint64(message[72:])) == op)
+	}
+	return holds
 }
 
 // Digest is the state machine's digest after op CommitMin.
@@ -32,7 +66,13 @@ func (r *Replica) ExecutedHeader(op Op) PrepareHeader {
 	if op > r.commitMin {
 		panic("core: header of an op not executed")
 	}
-	return *r.journal.header(op)
+	h := r.journal.header(op)
+	// The slot holds its own op, and executed ops form one chain from the root.
+	assert(h.Op == op)
+	if op > 0 {
+		assert(h.Parent == r.journal.header(op-1).Checksum)
+	}
+	return *h
 }
 
 // ExecutedPrepare returns the whole prepare of an executed op; the bytes are the replica's.
@@ -40,14 +80,24 @@ func (r *Replica) ExecutedPrepare(op Op) []byte {
 	if op > r.commitMin {
 		panic("core: prepare of an op not executed")
 	}
-	return r.journal.message(op)
+	// An executed prepare stays held, whole, and is the one its header names: it proves
+	// itself to its reader, header and body, as it did to the replica that took it in.
+	message, h := r.journal.message(op), r.journal.header(op)
+	assert(len(message) == int(h.Size))
+	assert(getChecksum(message) == h.Checksum)
+	assert(checksumOf(message[16:HeaderSize]) == h.Checksum)
+	assert(checksumOf(message[HeaderSize:]) == h.ChecksumBody)
+	assert(Op(binary.LittleEndian.Uint64(message[72:])) == op)
+	return message
 }
 
 // Healthy reports whether the replica holds its whole log: it is not recovering and every
 // op up to its head is on its trusted chain and held. A replica that is not healthy may be
 // the only one missing data it once had, so the simulator stops no other replica meanwhile.
 func (r *Replica) Healthy() bool {
-	return r.status != StatusRecovering && r.journal.complete(r.commitMin)
+	healthy := r.status != StatusRecovering && r.journal.complete(r.commitMin)
+	assert(!healthy || r.journal.message(r.journal.op) != nil) // its head, above all
+	return healthy
 }
 
 // DecodeBatch calls f for every request of a prepare's batch (an executed prepare).
@@ -60,9 +110,17 @@ func DecodeBatch(prepare []byte, f func(m *Request)) {
 	if err := w.parse(prepare[:HeaderSize], cluster); err != nil || w.command != CommandPrepare {
 		panic("core: not a prepare")
 	}
+	// A whole prepare, as the journal keeps it: the header sizes the message, and only the
+	// root has no requests.
+	assert(int(w.size) == len(prepare))
+	assert(w.verifyBody(prepare[HeaderSize:]) == nil)
+	assert((w.op == 0) == (w.count == 0))
 	it := newBatchIterator(prepare[HeaderSize:], w.count)
 	var m Request
+	count := uint32(0)
 	for it.Next(&m) {
 		f(&m)
+		count++
 	}
+	assert(count == w.count) // every request the header counts, and no other
 }
