@@ -192,7 +192,7 @@ func measure(ctx context.Context, o *options, root string, snap *snapshot, total
 		if err != nil {
 			return fail(err)
 		}
-		report.add(rec)
+		report.add(&rec)
 		progress(os.Stderr, i+1, len(chosen), &rec)
 		if o.jsonOut != "" {
 			if err := writeJSON(o.jsonOut, report); err != nil {

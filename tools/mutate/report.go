@@ -35,9 +35,12 @@ type Report struct {
 	Records        []Record `json:"records"`
 }
 
-// add counts a finished mutant.
-func (r *Report) add(rec Record) {
-	r.Records = append(r.Records, rec)
+// add counts a finished mutant, and compares a survivor's ticks with the baseline's.
+func (r *Report) add(rec *Record) {
+	if rec.Verdict == verdictSurvived && r.Baseline.Ticks > 0 && rec.Seeds == r.Baseline.Seeds {
+		rec.TicksRatio = float64(rec.Ticks) / float64(r.Baseline.Ticks)
+	}
+	r.Records = append(r.Records, *rec)
 	switch rec.Verdict {
 	case verdictKilled:
 		r.Killed++
@@ -71,10 +74,17 @@ func verdictText(rec *Record) string {
 	case verdictTimeout:
 		return "killed (timeout)"
 	case verdictSurvived:
-		if rec.Tests != "" {
-			return "survived; unit tests: " + rec.Tests
+		text := "survived"
+		switch {
+		case rec.Ticks > 0 && rec.TicksRatio == 1:
+			text += " (same ticks)"
+		case rec.TicksRatio > 0:
+			text += fmt.Sprintf(" (ticks ×%.3f)", rec.TicksRatio)
 		}
-		return "survived"
+		if rec.Tests != "" {
+			text += "; unit tests: " + rec.Tests
+		}
+		return text
 	case verdictStillborn:
 		return "stillborn"
 	}

@@ -41,6 +41,11 @@ type Record struct {
 	FailedSeeds int    `json:"failed_seeds,omitempty"` // of Seeds
 	Seeds       int    `json:"seeds"`                  // run: up to the first failing chunk
 	Error       string `json:"error,omitempty"`        // stillborn or error: the first lines of why
+	// Ticks is the simulated time of the seeds run; for a survivor TicksRatio compares it
+	// with the baseline's over the same seeds: 1 hints the mutant changed nothing those seeds
+	// show (equivalent), another value that it changed timing (performance, liveness).
+	Ticks      uint64  `json:"ticks"`
+	TicksRatio float64 `json:"ticks_ratio,omitempty"`
 	// Tests is, with --tests, how `go test ./core` judged a survivor: killed or survived.
 	Tests        string  `json:"tests,omitempty"`
 	TestFailure  string  `json:"test_failure,omitempty"`
@@ -48,10 +53,6 @@ type Record struct {
 	SwarmSeconds float64 `json:"swarm_seconds"`
 	TestSeconds  float64 `json:"test_seconds,omitempty"`
 	Seconds      float64 `json:"seconds"`
-}
-
-func (r *Record) counted() bool {
-	return r.Verdict == verdictKilled || r.Verdict == verdictTimeout || r.Verdict == verdictSurvived
 }
 
 // runner builds each mutant of the snapshot and runs the swarm on it.
@@ -122,9 +123,10 @@ func (r *runner) build(ctx context.Context, overlay, binary string, site *Site, 
 
 // swarmSummary is the part of `vsrsim swarm --json` the tool reads.
 type swarmSummary struct {
-	Seeds    int `json:"seeds"`
-	Passed   int `json:"passed"`
-	Failed   int `json:"failed"`
+	Seeds    int    `json:"seeds"`
+	Passed   int    `json:"passed"`
+	Failed   int    `json:"failed"`
+	Ticks    uint64 `json:"ticks"`
 	Failures []struct {
 		Seed      string `json:"seed"`
 		Verdict   string `json:"verdict"`
@@ -219,6 +221,7 @@ func judge(stdout, stderr []byte, err error, rec *Record) {
 	}
 	rec.Seeds += summary.Seeds
 	rec.FailedSeeds += summary.Failed
+	rec.Ticks += summary.Ticks
 	switch {
 	case summary.Failed > 0:
 		f := summary.Failures[0]
@@ -277,12 +280,10 @@ func invariantOf(verdict, failure string) string {
 			kind, _, _ := strings.Cut(msg, " [")
 			return kind
 		}
-		if strings.HasPrefix(msg, "core: ") {
-			// The replica's own panic: its message without the numbers names the check.
-			check := digits.ReplaceAllString(strings.TrimPrefix(msg, "core: "), "#")
-			return "panic: " + truncate(check, 60)
-		}
-		return "panic"
+		// A package's own panic ("core: ...", "sim: ..."): its message without the numbers
+		// names the check.
+		check := digits.ReplaceAllString(strings.TrimPrefix(msg, "core: "), "#")
+		return "panic: " + truncate(check, 60)
 	case "liveness":
 		if strings.HasPrefix(failure, "the healed core answered") {
 			return "healed core did not serve"

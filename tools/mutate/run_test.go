@@ -82,6 +82,8 @@ func TestInvariantOf(t *testing.T) {
 		{"crash", "panic: runtime error: index out of range [3] with length 3",
 			"runtime error: index out of range"},
 		{"crash", "panic: core: start_view of view 142 at op 149", "panic: start_view of view # at op #"},
+		{"crash", "panic: sim: a reply's output is not valid: <nil> {}",
+			"panic: sim: a reply's output is not valid: <nil> {}"},
 		{"liveness", "core did not converge in 20000 ticks: ...", "no convergence"},
 		{"liveness", "the healed core answered 3 of the 9 requests left", "healed core did not serve"},
 	} {
