@@ -100,7 +100,9 @@ func (c *Client) invariants() {
 	// A session is the op of the register reply taken, and replies only move forward.
 	assert(Op(c.session) <= c.opLast)
 	assert(c.evictedInARow <= evictedInARowMax)
+	// One register per session: the first, and one after each eviction.
 	assert(c.stats.Evictions <= c.stats.Registers)
+	assert(c.stats.Registers <= c.stats.Evictions+1)
 	// Every operation submitted ends once, answered or lost, but the one under way.
 	busy := uint64(0)
 	if c.hasPend || c.inflight != nil {

@@ -166,14 +166,22 @@ func (e *Encoder) sealHeaders(w *wire, headers []PrepareHeader) []byte {
 
 // chainedWindow asserts that headers are the window of a log a view change carries (the
 // decoder's rule): none at op 0, else consecutive ops ending at head, each linking to the
-// one below; and (the sender's) no more than the pipeline and the op below it.
+// one below; and (the sender's) no more than the pipeline and the op below it. Along a
+// chain, each prepare was made after its parent: in the same view or a later one, at a
+// later cluster time, and in the same view by the same primary, whose commit only grows.
 func (e *Encoder) chainedWindow(headers []PrepareHeader, head Op) {
 	assert(e.checked)
 	assert((len(headers) == 0) == (head == 0))
 	assert(len(headers) <= e.config.PipelineMax+1)
 	for i := range headers {
 		assert(headers[i].Op == head-Op(len(headers)-1-i))
-		assert(i == 0 || headers[i].Parent == headers[i-1].Checksum)
+		if i > 0 {
+			h, parent := &headers[i], &headers[i-1]
+			assert(h.Parent == parent.Checksum)
+			assert(h.View >= parent.View)
+			assert(h.Timestamp > parent.Timestamp)
+			assert(h.View != parent.View || h.Commit >= parent.Commit)
+		}
 	}
 }
 
@@ -385,6 +393,9 @@ func (e *Encoder) StartView(m *StartView) []byte {
 		// last op it prepared in the view, if it has prepared one.
 		assert(m.Op-m.Commit <= Op(e.config.PipelineMax))
 		assert(m.View != e.prepareLast.View || m.Op == e.prepareLast.Op)
+		// The window reaches down to the commit: a backup installing it gets every op that
+		// may not have committed.
+		assert(len(m.Headers) == 0 || m.Headers[0].Op <= m.Commit+1)
 		// Within its view a primary's log only grows.
 		assert(m.View != e.startViewLast.View || m.Op >= e.startViewLast.Op)
 		e.startViewLast = StartView{View: m.View, Op: m.Op}
@@ -431,6 +442,7 @@ func (e *Encoder) RecoveryResponse(m *RecoveryResponse) []byte {
 			assert(m.Commit <= m.Op)
 			assert(m.Op-m.Commit <= Op(e.config.PipelineMax))
 			assert(m.View != e.prepareLast.View || m.Op == e.prepareLast.Op)
+			assert(len(m.Headers) == 0 || m.Headers[0].Op <= m.Commit+1) // as in a start_view
 			e.announced(CommandRecoveryResponse, m.Commit)
 		} else {
 			// The decoder's rule: a backup's log is not to be recovered from.

@@ -199,6 +199,7 @@ func (kv *KV) Apply(_ Op, _ uint64, input []byte, output []byte) []byte {
 		}
 	}
 	assert(in.op == KVGet || len(value) == 0) // only a get returns a value
+	assert(len(value) <= KVValueMax)          // and it fits a reply
 	// The digest moves exactly with the state, and the key set only with this key.
 	assert((kv.digest != digest) == (after != current))
 	assert(len(kv.data) == keys || (after == "") != (current == ""))
