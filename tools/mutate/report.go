@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,12 +116,15 @@ func printTable(w io.Writer, r *Report) {
 // writeJSON replaces path with the report; it is called after every mutant, so a long
 // run that is stopped keeps what it measured.
 func writeJSON(path string, r *Report) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	var data bytes.Buffer
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false) // ids and lines hold < > &: keep them readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, data.Bytes(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -28,9 +28,9 @@ const (
 
 // Record is what one mutant did: a row of the table and an element of --json.
 type Record struct {
-	ID      string `json:"id"`
-	Site    Site   `json:"site"`
-	Mutated string `json:"mutated"` // the line after the mutation, trimmed
+	ID      string `json:"id,omitempty"`
+	Site    *Site  `json:"site,omitempty"` // nil for the baseline
+	Mutated string `json:"mutated"`        // the line after the mutation, trimmed
 	Verdict string `json:"verdict"`
 	// KilledBy is the first failing seed's verdict (correctness, liveness, crash), or
 	// "process" when the simulator died outside any seed (a fatal runtime error).
@@ -74,7 +74,7 @@ func (r *runner) run(ctx context.Context, site *Site, index int) (Record, error)
 	rec := Record{}
 	if site != nil {
 		data := r.snap.files[path.Join(r.pkg, site.File)]
-		rec.ID, rec.Site, rec.Mutated = site.ID(), *site, mutatedLine(data, *site)
+		rec.ID, rec.Site, rec.Mutated = site.ID(), site, mutatedLine(data, *site)
 	}
 	dir := filepath.Join(r.tmp, fmt.Sprintf("mutant-%03d", index))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
