@@ -29,8 +29,8 @@ const (
 // Record is what one mutant did: a row of the table and an element of --json.
 type Record struct {
 	ID      string `json:"id,omitempty"`
-	Site    *Site  `json:"site,omitempty"` // nil for the baseline
-	Mutated string `json:"mutated"`        // the line after the mutation, trimmed
+	Site    *Site  `json:"site,omitempty"`    // nil for the baseline
+	Mutated string `json:"mutated,omitempty"` // the line after the mutation, trimmed
 	Verdict string `json:"verdict"`
 	// KilledBy is the first failing seed's verdict (correctness, liveness, crash), or
 	// "process" when the simulator died outside any seed (a fatal runtime error).
