@@ -189,6 +189,10 @@ func measure(ctx context.Context, o *options, root string, snap *snapshot, total
 	}
 	for i := range chosen {
 		rec, err := r.run(ctx, &chosen[i], i)
+		if err != nil && ctx.Err() != nil {
+			printTable(os.Stderr, report) // what finished before the interrupt
+			return fail(fmt.Errorf("interrupted after %d of %d mutants", i, len(chosen)))
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -208,6 +212,9 @@ func measure(ctx context.Context, o *options, root string, snap *snapshot, total
 // those seeds. It sets the time limit from it. It returns an exit code, or -1 to go on.
 func baseline(ctx context.Context, r *runner, o *options, report *Report) int {
 	rec, err := r.run(ctx, nil, 999)
+	if err != nil && ctx.Err() != nil {
+		return fail(errors.New("interrupted during the baseline"))
+	}
 	if err != nil {
 		return fail(err)
 	}
