@@ -16,6 +16,9 @@ import "fmt"
 // The table is bounded; registering into a full table evicts the session whose latest
 // commit is oldest. Every replica executes the same ops in the same order, so every replica
 // evicts the same session.
+//
+//	Invariant: byClient indexes exactly the slots with a nonzero session, by their client;
+//	len(byClient) ≤ max = len(entries).
 type clientTable struct {
 	max      int
 	entries  []clientEntry // slots; a zero session marks a free one
@@ -32,6 +35,7 @@ type clientEntry struct {
 }
 
 func newClientTable(max int) *clientTable {
+	assert(max > 0) // an empty table could register no one
 	return &clientTable{max: max, entries: make([]clientEntry, max), byClient: make(map[ClientID]int, max)}
 }
 
@@ -44,10 +48,14 @@ func (t *clientTable) get(client ClientID) *clientEntry {
 	if e.client != client || e.session == 0 {
 		panic(fmt.Sprintf("core: client table slot %d holds %d, indexed for %d", slot, e.client, client))
 	}
+	assert(uint64(e.session) <= uint64(e.commit)) // its latest request ran at or after its register
 	return e
 }
 
-func (t *clientTable) full() bool { return len(t.byClient) == t.max }
+func (t *clientTable) full() bool {
+	assert(len(t.byClient) <= t.max && len(t.entries) == t.max)
+	return len(t.byClient) == t.max
+}
 
 // evictee is the session whose latest commit is oldest.
 func (t *clientTable) evictee() ClientID {
@@ -64,6 +72,7 @@ func (t *clientTable) evictee() ClientID {
 			oldest = e
 		}
 	}
+	assert(oldest != nil && oldest.client != 0)
 	return oldest.client
 }
 
@@ -72,6 +81,7 @@ func (t *clientTable) remove(client ClientID) {
 	if !ok {
 		panic(fmt.Sprintf("core: removal of client %d not in the table", client))
 	}
+	assert(t.entries[slot].client == client && t.entries[slot].session != 0)
 	delete(t.byClient, client)
 	t.entries[slot] = clientEntry{}
 }
@@ -84,10 +94,20 @@ func (t *clientTable) register(client ClientID, session Session, output []byte, 
 	if _, ok := t.byClient[client]; ok {
 		panic(fmt.Sprintf("core: client %d registered twice", client))
 	}
+	// A session is the op its register committed at, and clients are nonzero.
+	assert(client != 0 && session != 0 && Op(session) == commit)
 	for slot := range t.entries {
 		if t.entries[slot].session == 0 {
 			t.entries[slot] = clientEntry{client: client, session: session, output: output, commit: commit, index: index}
 			t.byClient[client] = slot
+			// The scan for a free slot is O(max) already: count the used ones alongside.
+			used := 0
+			for i := range t.entries {
+				if t.entries[i].session != 0 {
+					used++
+				}
+			}
+			assert(used == len(t.byClient))
 			return
 		}
 	}
@@ -101,5 +121,8 @@ func (e *clientEntry) update(request RequestNumber, output []byte, commit Op, in
 		panic(fmt.Sprintf("core: client %d request %d at op %d after request %d at op %d",
 			e.client, request, commit, e.request, e.commit))
 	}
+	assert(e.session != 0 && e.client != 0)
+	// A session's requests commit after its register: never at the op that registered it.
+	assert(uint64(commit) > uint64(e.session))
 	e.request, e.output, e.commit, e.index = request, append(e.output[:0], output...), commit, index
 }

@@ -5,6 +5,10 @@ import "fmt"
 // executeCommitted executes, in order, every committed op the replica holds on its trusted
 // chain. Ops wait, unexecuted, for repair to bring what is missing.
 func (r *Replica) executeCommitted() {
+	// Only a replica normal in its view executes: a view change may still replace the log
+	// above what is executed, and the client table answers only for a settled state.
+	assert(r.status == StatusNormal && r.logView == r.view)
+	assert(r.commitMin <= r.commitMax)
 	for r.commitMin < r.commitMax {
 		op := r.commitMin + 1
 		if !r.journal.trusted(op) || r.journal.message(op) == nil || r.journal.chainFrom > op {
@@ -18,11 +22,23 @@ func (r *Replica) executeCommitted() {
 // when it is a session's next request, through the state machine. Every replica does the
 // same, so the client table and the state stay identical; only the primary replies.
 func (r *Replica) execute(op Op) {
+	// Ops execute one at a time, in order, only once known committed.
+	assert(op == r.commitMin+1 && op <= r.commitMax)
 	h := r.journal.header(op)
 	if h.Parent != r.journal.header(op-1).Checksum {
 		panic(fmt.Sprintf("core: replica %d executing op %d whose parent is not op %d", r.index, op, op-1))
 	}
-	body := r.journal.message(op)[HeaderSize:]
+	message := r.journal.message(op)
+	// The bytes executed are the prepare the chain names: a misfiled message would run
+	// another op's requests.
+	if len(message) != int(h.Size) || getChecksum(message) != h.Checksum {
+		panic(fmt.Sprintf("core: replica %d executing op %d %v from a message of %d bytes, %v",
+			r.index, op, h.Checksum, len(message), getChecksum(message)))
+	}
+	parent := r.journal.header(op - 1)
+	assert(h.View >= parent.View && h.Timestamp > parent.Timestamp && h.View <= r.view)
+	assert(h.Requests > 0 && h.Commit < op)
+	body := message[HeaderSize:]
 	it := newBatchIterator(body, h.Requests)
 	var m Request
 	for index := uint32(0); it.Next(&m); index++ {
@@ -41,12 +57,15 @@ func (r *Replica) execute(op Op) {
 }
 
 func (r *Replica) executeRegister(m *Request, h *PrepareHeader, index uint32) {
+	assert(m.Operation == OperationRegister && m.Session == 0 && m.Request == 0)
 	if r.clients.get(m.Client) != nil {
 		return // a register retried across a view change: the session exists
 	}
 	if r.clients.full() {
 		evicted := r.clients.evictee()
 		session := r.clients.get(evicted).session
+		// Registered at or before this op (at it, by an earlier register of this batch).
+		assert(session != 0 && uint64(session) <= uint64(h.Op))
 		r.clients.remove(evicted)
 		if r.status == StatusNormal && r.isPrimary() {
 			r.sendEviction(evicted, session)
@@ -57,6 +76,7 @@ func (r *Replica) executeRegister(m *Request, h *PrepareHeader, index uint32) {
 }
 
 func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
+	assert(m.Operation == OperationApply && m.Session != 0 && m.Request != 0)
 	entry := r.clients.get(m.Client)
 	switch {
 	case entry == nil || entry.session != m.Session:
@@ -69,6 +89,8 @@ func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
 	case m.Request > entry.request+1:
 		return // a gap in a session's numbers: never sent by a correct client
 	}
+	// A session's requests come after its register committed, and after its last request.
+	assert(uint64(entry.session) < uint64(h.Op) && entry.commit <= h.Op)
 	r.output = r.sm.Apply(h.Op, h.Timestamp, m.Body, r.output[:0])
 	r.stats.RequestsExecuted++
 	if m.Request <= entry.request { // only with BugDuplicateRequests
@@ -81,6 +103,10 @@ func (r *Replica) executeApply(m *Request, h *PrepareHeader, index uint32) {
 
 // cachedReply builds the reply to a session's latest request from the client table.
 func (r *Replica) cachedReply(client ClientID, e *clientEntry) []byte {
+	// A reply names a committed op (the one executing, or one before) at or after its
+	// session's register; the client's decoder requires both nonzero.
+	assert(e.client == client && e.session != 0)
+	assert(uint64(e.session) <= uint64(e.commit) && e.commit <= r.commitMax)
 	operation := OperationApply
 	if e.request == 0 {
 		operation = OperationRegister
@@ -96,6 +122,7 @@ func (r *Replica) settled(m *Request) {
 	if r.primary.inflight == nil {
 		return
 	}
+	assert(r.status == StatusNormal && r.isPrimary()) // only the primary tracks requests
 	if last, ok := r.primary.inflight[m.Client]; ok && last == (inflightRequest{session: m.Session, request: m.Request}) {
 		delete(r.primary.inflight, m.Client)
 	}
@@ -104,6 +131,7 @@ func (r *Replica) settled(m *Request) {
 // replied sends the reply to a request just executed: the primary does. Backups only keep
 // the output, and build a reply if they are ever asked again as primary.
 func (r *Replica) replied(client ClientID, e *clientEntry) {
+	assert(e != nil && e.client == client)
 	if r.status == StatusNormal && r.isPrimary() {
 		r.bus.SendToClient(client, r.cachedReply(client, e))
 	}
