@@ -11,16 +11,24 @@ func (r *Replica) repair() {
 		return // the log is about to be replaced
 	}
 	j := r.journal
+	// A view change repairs only at the new primary, once it has installed its log.
+	assert(r.status == StatusNormal || r.primaryIndex() == r.index)
 	if parent, ok := r.waiting.parentOf(j.op + 1); ok && r.status == StatusNormal {
+		// Only a backup keeps prepares waiting.
+		assert(!r.isPrimary())
 		r.sendRequestPrepare(r.primaryIndex(), j.op+1, parent) // the op a waiting prepare needs
 	}
 	if r.commitMax > j.op && !r.commitMaxChecksum.IsZero() {
+		// Only a backup learns of commits beyond its head: a primary's log holds its commit.
+		assert(r.status == StatusNormal && !r.isPrimary())
 		r.sendRequestPrepare(r.repairTarget(), r.commitMax, r.commitMaxChecksum)
 	}
 	if op, _, ok := j.wanted(r.commitMin); ok {
 		m := RequestHeaders{Replica: r.index, View: r.view, OpMax: op,
 			OpMin: max(r.commitMin+1, op-min(op, HeadersMax-1))}
 		m.OpMin = max(m.OpMin, 1)
+		// The receiver's decoder requires a range of at most HeadersMax ops, above the root.
+		assert(m.OpMin >= 1 && m.OpMin <= m.OpMax && m.OpMax-m.OpMin < HeadersMax)
 		r.bus.SendToReplica(r.repairTarget(), r.enc.RequestHeaders(&m))
 	}
 	budget := r.config.RepairMax
@@ -53,6 +61,10 @@ func (r *Replica) sendRequestPrepare(target ReplicaIndex, op Op, checksum Checks
 	if target == r.index {
 		return
 	}
+	// Never asks for an executed op (held for good), nor for an op without its identity: the
+	// receiver's decoder rejects op 0 and a zero checksum.
+	assert(op > r.commitMin && !checksum.IsZero())
+	assert(int(target) < r.config.Replicas)
 	m := RequestPrepare{Replica: r.index, View: r.view, Op: op, Checksum: checksum}
 	r.bus.SendToReplica(target, r.enc.RequestPrepare(&m))
 }
@@ -63,7 +75,11 @@ func (r *Replica) onRequestPrepare(m *RequestPrepare) {
 		r.drop()
 		return
 	}
-	r.bus.SendToReplica(m.Replica, r.journal.message(m.Op))
+	// The bytes sent are the prepare asked for: its header's checksum leads the message.
+	message := r.journal.message(m.Op)
+	assert(len(message) >= HeaderSize && len(message) == int(r.journal.header(m.Op).Size))
+	assert(getChecksum(message) == m.Checksum)
+	r.bus.SendToReplica(m.Replica, message)
 }
 
 // onRequestHeaders sends the headers the replica knows in a range. The receiver trusts
@@ -73,6 +89,8 @@ func (r *Replica) onRequestHeaders(m *RequestHeaders) {
 		r.drop()
 		return
 	}
+	// The decoder's checks, on this side: the range fits the reply's HeadersMax.
+	assert(m.OpMin >= 1 && m.OpMin <= m.OpMax && m.OpMax-m.OpMin < HeadersMax)
 	var headers [HeadersMax]PrepareHeader
 	count := 0
 	for op := m.OpMin; op <= m.OpMax && op <= r.journal.op; op++ {
@@ -85,6 +103,7 @@ func (r *Replica) onRequestHeaders(m *RequestHeaders) {
 		r.drop()
 		return
 	}
+	assert(count <= HeadersMax && headers[0].Op >= m.OpMin && headers[count-1].Op <= m.OpMax)
 	reply := Headers{Replica: r.index, View: r.view, Headers: headers[:count]}
 	r.bus.SendToReplica(m.Replica, r.enc.Headers(&reply))
 }
@@ -94,12 +113,16 @@ func (r *Replica) onHeaders(m *Headers) {
 		r.drop()
 		return
 	}
+	assert(len(m.Headers) > 0 && len(m.Headers) <= HeadersMax)
+	chainFrom := r.journal.chainFrom
 	changed := false
 	for i := len(m.Headers) - 1; i >= 0; i-- {
 		if r.journal.acceptHeader(&m.Headers[i], r.commitMin) {
 			changed = true
 		}
 	}
+	// A header is taken only to extend trust down the chain, never to move the head.
+	assert(changed == (r.journal.chainFrom < chainFrom))
 	if !changed {
 		r.drop()
 		return
@@ -141,6 +164,7 @@ func (r *Replica) onPong(m *Pong) {
 	case m.View == r.view:
 		r.heardFrom(m.Replica)
 	case r.status == StatusViewChange || r.isPrimary():
+		assert(m.View > r.view)
 		r.startViewChange(m.View)
 	default:
 		r.drop() // a backup leaves the decision to its primary
