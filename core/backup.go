@@ -17,9 +17,19 @@ func (r *Replica) onPrepare(m *Prepare) {
 		return
 	}
 	message := r.received
+	// The decoder's checks, on this side: the prepare is the message received, made by the
+	// primary of its view, and (as every primary prepares) at most a pipeline above the
+	// commit it names.
+	assert(h.Op > 0 && h.Commit < h.Op && h.Replica == r.config.primaryOf(h.View))
+	assert(len(message) == int(h.Size) && getChecksum(message) == h.Checksum)
+	if h.Op-h.Commit > Op(r.config.PipelineMax) {
+		panic(fmt.Sprintf("core: prepare of op %d in view %d names commit %d, over the pipeline",
+			h.Op, h.View, h.Commit))
+	}
 	changed := false
 	switch {
 	case r.status == StatusNormal && !r.isPrimary() && h.View == r.view && h.Op > r.journal.op:
+		assert(h.Replica == r.primaryIndex() && r.logView == r.view)
 		r.timer(timeoutPrimary).reset()
 		changed = r.extend(h, message)
 	case h.Op == r.commitMax && h.Op > r.journal.op && h.Checksum == r.commitMaxChecksum:
@@ -44,6 +54,7 @@ func (r *Replica) onPrepare(m *Prepare) {
 	if r.status == StatusNormal && h.Commit > r.commitMax {
 		r.commitMax = h.Commit
 	}
+	assert(r.commitMin <= r.commitMax && r.commitMin <= r.journal.op)
 	r.journalChanged()
 }
 
@@ -59,6 +70,8 @@ func (r *Replica) onPrepare(m *Prepare) {
 // head stale (left from an older view): the prepare replaces it.
 func (r *Replica) extend(h *PrepareHeader, message []byte) bool {
 	j := r.journal
+	assert(r.status == StatusNormal && !r.isPrimary())
+	assert(h.View == r.view && h.Op > j.op && h.Op > r.commitMin)
 	if h.Op > j.op+1 && h.Op-1 > max(h.Commit, r.commitMax) {
 		r.waiting.put(h, message, j.op+Op(r.config.PipelineMax))
 		return false
@@ -68,11 +81,14 @@ func (r *Replica) extend(h *PrepareHeader, message []byte) bool {
 	} else {
 		j.appendHead(h, message)
 	}
+	assert(j.op == h.Op && j.held(h.Op, h.Checksum))
 	for {
 		next, ok := r.waiting.take(j.op+1, j.header(j.op).Checksum)
 		if !ok {
+			assert(j.trusted(h.Op) && j.op >= h.Op)
 			return true
 		}
+		assert(next.header.View == r.view) // becomeNormal empties the slots of older views
 		j.appendHead(&next.header, next.message)
 	}
 }
@@ -95,8 +111,16 @@ func (w *waitingPrepares) put(h *PrepareHeader, message []byte, limit Op) {
 		return
 	}
 	slot := &w.slots[h.Op%HeadersMax]
+	if slot.occupied && slot.header.Op == h.Op && slot.header.View == h.View &&
+		slot.header.Checksum != h.Checksum {
+		// A primary prepares each op once in its view: two prepares of one op and view are
+		// a primary that forgot what it prepared.
+		panic(fmt.Sprintf("core: two prepares of op %d in view %d: %v and %v", h.Op, h.View,
+			slot.header.Checksum, h.Checksum))
+	}
 	slot.header, slot.occupied = *h, true
 	slot.message = append(slot.message[:0], message...)
+	assert(len(slot.message) == int(h.Size))
 }
 
 // take removes the prepare waiting at op if it links to parent. What it returns is valid
@@ -110,6 +134,9 @@ func (w *waitingPrepares) take(op Op, parent Checksum) (*waitingPrepare, bool) {
 	if slot.header.Parent != parent {
 		return nil, false // from a log this view has replaced
 	}
+	// The slot's buffer serves prepare after prepare: it must still be this one.
+	assert(len(slot.message) == int(slot.header.Size))
+	assert(getChecksum(slot.message) == slot.header.Checksum)
 	return slot, true
 }
 
@@ -119,6 +146,7 @@ func (w *waitingPrepares) parentOf(op Op) (Checksum, bool) {
 	if !slot.occupied || slot.header.Op != op+1 {
 		return Checksum{}, false
 	}
+	assert(!slot.header.Parent.IsZero())
 	return slot.header.Parent, true
 }
 
@@ -131,6 +159,8 @@ func (w *waitingPrepares) clear() {
 // journalChanged follows up on anything the log gained: acknowledge, execute, and for a new
 // primary finishing a view change, check whether it can start the view.
 func (r *Replica) journalChanged() {
+	assert(r.status != StatusRecovering) // a recovering replica takes nothing into its log
+	assert(!r.viewChange.installed || r.primaryIndex() == r.index)
 	switch {
 	case r.status == StatusNormal && !r.isPrimary():
 		r.sendPrepareOks()
@@ -147,6 +177,7 @@ func (r *Replica) journalChanged() {
 // in this view. That the backup knows an op committed does not mean the primary does: a
 // primary elected by a quorum that did not know prepares it again.
 func (r *Replica) sendPrepareOks() {
+	assert(r.status == StatusNormal && !r.isPrimary() && r.logView == r.view)
 	from := max(r.journal.chainFrom, 1)
 	if r.journal.op >= Op(r.config.PipelineMax) {
 		from = max(from, r.journal.op-Op(r.config.PipelineMax)+1)
@@ -170,6 +201,7 @@ func (r *Replica) reack(h *PrepareHeader) {
 		r.drop()
 		return
 	}
+	assert(r.journal.trusted(h.Op) && h.View <= r.view)
 	held := r.journal.header(h.Op)
 	if held.Checksum != h.Checksum {
 		panic(fmt.Sprintf("core: re-ack of op %d: holding %v, asked %v", h.Op, held.Checksum, h.Checksum))
@@ -181,6 +213,14 @@ func (r *Replica) sendPrepareOk(h *PrepareHeader) {
 	if !r.journal.trusted(h.Op) || r.journal.message(h.Op) == nil {
 		panic(fmt.Sprintf("core: ack of op %d not held on the trusted chain", h.Op))
 	}
+	// Only a backup of a view it is normal in acks, and it acks the prepare it holds at op
+	// (never a header from elsewhere): the primary counts this ack toward a commit.
+	assert(r.status == StatusNormal && !r.isPrimary() && r.logView == r.view)
+	if !r.journal.held(h.Op, h.Checksum) {
+		panic(fmt.Sprintf("core: ack of op %d as %v, holding %v", h.Op, h.Checksum,
+			r.journal.header(h.Op).Checksum))
+	}
+	assert(h.Op > 0 && h.View <= r.view)
 	m := PrepareOk{Replica: r.index, View: r.view, Op: h.Op, Commit: r.commitMin, Prepare: h.Checksum}
 	r.acked[h.Op%HeadersMax] = m
 	r.bus.SendToReplica(r.primaryIndex(), r.enc.PrepareOk(&m))
@@ -199,13 +239,17 @@ func (r *Replica) onCommit(m *Commit) {
 	}
 	r.timer(timeoutPrimary).reset()
 	r.heardFrom(m.Replica)
+	// What the primary committed is what this replica executed there, or trusts there: old
+	// commits included, so a divergence shows at the first heartbeat after it.
+	onChain := r.journal.trusted(m.Commit) || m.Commit <= r.commitMin
+	if onChain && r.journal.header(m.Commit).Checksum != m.CommitChecksum {
+		panic(fmt.Sprintf("core: replica %d trusts op %d as %v, the primary committed %v",
+			r.index, m.Commit, r.journal.header(m.Commit).Checksum, m.CommitChecksum))
+	}
 	if m.Commit <= r.commitMax {
 		return
 	}
 	r.commitMax, r.commitMaxChecksum = m.Commit, m.CommitChecksum
-	if r.journal.trusted(m.Commit) && r.journal.header(m.Commit).Checksum != m.CommitChecksum {
-		panic(fmt.Sprintf("core: replica %d trusts op %d as %v, the primary committed %v",
-			r.index, m.Commit, r.journal.header(m.Commit).Checksum, m.CommitChecksum))
-	}
 	r.executeCommitted()
+	assert(r.commitMin <= r.commitMax)
 }
