@@ -51,8 +51,29 @@ func (r *Replica) startViewChange(v View) {
 		t.jitter(r.rand)
 	}
 	r.timer(timeoutViewChangeSend).start()
+	// The log stays as it was in the last normal view, below the view being changed to.
+	assert(r.logView < r.view && r.commitMin <= r.journal.op)
 	r.sendStartViewChange()
 	r.checkStartViewChangeQuorum()
+	assert(r.view == v) // completing the view change (a quorum of one) stays in view v
+}
+
+// viewChangeInvariants asserts, in O(1), what holds of a replica changing views between
+// events.
+func (r *Replica) viewChangeInvariants() {
+	vc, p := &r.viewChange, &r.primary
+	assert(r.status == StatusViewChange && r.logView < r.view)
+	assert(vc.svcFrom.has(r.index) && vc.svcFrom>>r.config.Replicas == 0)
+	assert(!vc.dvcSent || vc.svcFrom.count() >= r.config.QuorumViewChange())
+	// Only the new primary collects do_view_change messages and installs a log; once it has,
+	// its log holds everything known committed.
+	assert(len(vc.dvcs) == 0 || r.primaryIndex() == r.index)
+	assert(!vc.installed || len(vc.dvcs) >= r.config.QuorumViewChange())
+	assert(!vc.installed || r.commitMax <= r.journal.op)
+	assert(len(p.pipeline) == 0 && len(p.queue) == 0 && p.inflight == nil)
+	assert(r.timer(timeoutViewChange).running && r.timer(timeoutViewChangeSend).running)
+	assert(!r.timer(timeoutHeartbeat).running && !r.timer(timeoutPrepareRetry).running)
+	assert(!r.timer(timeoutPrimary).running && !r.timer(timeoutRecovery).running)
 }
 
 func (r *Replica) viewChangeTimeouts() {
@@ -70,6 +91,9 @@ func (r *Replica) viewChangeTimeouts() {
 }
 
 func (r *Replica) sendStartViewChange() {
+	// The receiver's decoder rejects view 0: no view change ever leads to it.
+	assert(r.status == StatusViewChange && r.view > 0)
+	assert(r.viewChange.svcFrom.has(r.index))
 	m := StartViewChange{Replica: r.index, View: r.view}
 	r.sendToOthers(r.enc.StartViewChange(&m))
 }
@@ -88,20 +112,25 @@ func (r *Replica) onStartViewChange(m *StartViewChange) {
 			r.sendStartView(m.Replica, 0) // the sender missed the view it asks for
 		}
 	case m.View == r.view:
+		assert(r.status == StatusViewChange && m.View > 0)
 		r.countStartViewChange(m.Replica)
 	case r.status == StatusViewChange:
+		assert(m.View > r.view)
 		r.startViewChange(m.View)
 		r.countStartViewChange(m.Replica)
+		assert(r.view == m.View)
 	default:
 		r.voteForViewChange(m)
 	}
 }
 
 func (r *Replica) voteForViewChange(m *StartViewChange) {
+	assert(r.status == StatusNormal && m.View > r.view && m.Replica != r.index)
 	if r.viewChange.votes == nil {
 		r.viewChange.votes = make([]View, r.config.Replicas)
 	}
 	votes := r.viewChange.votes
+	assert(len(votes) == r.config.Replicas && int(m.Replica) < len(votes))
 	votes[m.Replica] = max(votes[m.Replica], m.View)
 	asking := 0
 	for i, v := range votes {
@@ -109,6 +138,7 @@ func (r *Replica) voteForViewChange(m *StartViewChange) {
 			asking++
 		}
 	}
+	assert(asking < r.config.Replicas) // its own vote is never counted
 	if asking >= r.config.QuorumViewChange() {
 		r.startViewChange(m.View)
 		for i, v := range votes {
@@ -125,6 +155,8 @@ func (r *Replica) countStartViewChange(replica ReplicaIndex) {
 	if r.status != StatusViewChange {
 		return
 	}
+	// Every caller counts another replica's vote, for the view this replica is changing to.
+	assert(replica != r.index && int(replica) < r.config.Replicas)
 	r.viewChange.svcFrom = r.viewChange.svcFrom.with(replica)
 	r.checkStartViewChangeQuorum()
 }
@@ -157,15 +189,27 @@ func (r *Replica) window() []PrepareHeader {
 	if j.op == 0 {
 		return nil
 	}
+	assert(from >= 1 && from <= j.op && j.trusted(from))
 	r.windowBuf = r.windowBuf[:0]
 	for op := from; op <= j.op; op++ {
-		r.windowBuf = append(r.windowBuf, *j.header(op))
+		h := j.header(op)
+		// The receiver's decoder requires what the trusted chain gives: consecutive ops,
+		// each linking to the one below.
+		if op > from && h.Parent != r.windowBuf[len(r.windowBuf)-1].Checksum {
+			panic(fmt.Sprintf("core: replica %d's trusted chain breaks at op %d", r.index, op))
+		}
+		r.windowBuf = append(r.windowBuf, *h)
 	}
+	assert(len(r.windowBuf) <= int(size) && len(r.windowBuf) <= HeadersMax)
 	return r.windowBuf
 }
 
 func (r *Replica) ownDoViewChange() DoViewChange {
 	headers := r.window()
+	// What the receiver's decoder requires: headers exactly when the log is not empty, and
+	// the last of them at the head.
+	assert((len(headers) == 0) == (r.journal.op == 0))
+	assert(len(headers) == 0 || headers[len(headers)-1].Op == r.journal.op)
 	var present uint64
 	for i := range headers {
 		if r.journal.message(headers[i].Op) != nil {
@@ -177,6 +221,9 @@ func (r *Replica) ownDoViewChange() DoViewChange {
 }
 
 func (r *Replica) sendDoViewChange() {
+	// Sent only while changing views, once a view-change quorum has asked for this view.
+	assert(r.status == StatusViewChange && r.logView < r.view)
+	assert(r.viewChange.dvcSent && r.viewChange.svcFrom.count() >= r.config.QuorumViewChange())
 	m := r.ownDoViewChange()
 	if r.primaryIndex() == r.index {
 		r.recordDoViewChange(&m)
@@ -200,10 +247,20 @@ func (r *Replica) onStartView(m *StartView) {
 	if m.Op < r.commitMin {
 		panic(fmt.Sprintf("core: start_view of view %d at op %d, below executed op %d", m.View, m.Op, r.commitMin))
 	}
+	if m.Op < r.commitMax {
+		// Every op known committed is in every later view's log (VRR §4.2).
+		panic(fmt.Sprintf("core: replica %d: start_view of view %d ends at op %d, "+
+			"below op %d known committed", r.index, m.View, m.Op, r.commitMax))
+	}
+	// The decoder's checks, on this side: from the view's primary, the window ending at op.
+	assert(m.Replica == r.config.primaryOf(m.View) && m.Commit <= m.Op)
+	assert(len(m.Headers) == 0 || m.Headers[len(m.Headers)-1].Op == m.Op)
 	r.journal.installWindow(m.Headers, r.commitMin)
+	assert(r.journal.op == m.Op)
 	r.becomeNormal(m.View)
 	r.commitMax = max(r.commitMax, m.Commit)
 	r.journalChanged()
+	assert(r.status == StatusNormal && r.view == m.View && !r.isPrimary())
 }
 
 // requestStartView asks the primary of a newer view for its start_view: this replica
@@ -213,6 +270,7 @@ func (r *Replica) requestStartView(v View, primary ReplicaIndex) {
 		r.drop()
 		return
 	}
+	assert(v > r.view && v > 0) // a view this replica has not reached
 	m := RequestStartView{Replica: r.index, View: v}
 	r.bus.SendToReplica(primary, r.enc.RequestStartView(&m))
 }
@@ -222,10 +280,16 @@ func (r *Replica) onRequestStartView(m *RequestStartView) {
 		r.drop()
 		return
 	}
+	assert(m.View > 0) // the decoder's check, on this side
 	r.sendStartView(m.Replica, 0)
 }
 
 func (r *Replica) sendStartView(target ReplicaIndex, nonce uint64) {
+	// Only the normal primary of the view sends its log, and what it sends passes the
+	// receiver's decoder: the commit within the log, the window ending at the head.
+	assert(r.status == StatusNormal && r.isPrimary() && r.logView == r.view)
+	assert(target != r.index && int(target) < r.config.Replicas)
+	assert(r.commitMax <= r.journal.op)
 	m := StartView{Replica: r.index, View: r.view, Op: r.journal.op, Commit: r.commitMax,
 		Nonce: nonce, Headers: r.window()}
 	r.bus.SendToReplica(target, r.enc.StartView(&m))

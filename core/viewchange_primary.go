@@ -20,6 +20,11 @@ func (r *Replica) onDoViewChange(m *DoViewChange) {
 	case m.View > r.view:
 		r.startViewChange(m.View) // a do_view_change means a quorum has moved on
 	}
+	// Joined if need be: the message's view is this replica's, and this replica its primary.
+	assert(r.view == m.View && r.primaryIndex() == r.index)
+	// The decoder's checks, on this side: a log view below the view, headers exactly when
+	// the sender's log is not empty.
+	assert(m.LogView < m.View && (len(m.Headers) == 0) == (m.Op == 0))
 	if r.status == StatusNormal {
 		// It missed our start_view (or joining completed the view change at once, in a
 		// cluster whose view-change quorum is this replica alone).
@@ -37,6 +42,11 @@ func (r *Replica) recordDoViewChange(m *DoViewChange) {
 		panic(fmt.Sprintf("core: replica %d recording a do_view_change for view %d in %v view %d",
 			r.index, m.View, r.status, r.view))
 	}
+	// What the new primary relies on from every sender, itself included: a log view below
+	// this view, and a window of at most HeadersMax headers ending at the sender's head.
+	assert(m.LogView < m.View && len(m.Headers) <= HeadersMax)
+	assert(len(m.Headers) == 0 || m.Headers[len(m.Headers)-1].Op == m.Op)
+	assert(len(m.Headers) == HeadersMax || m.Present>>len(m.Headers) == 0)
 	vc := &r.viewChange
 	record := doViewChangeRecord{replica: m.Replica, view: m.View, logView: m.LogView, op: m.Op, commit: m.Commit,
 		present: m.Present, recoveredOp: m.RecoveredOp, headers: append([]PrepareHeader(nil), m.Headers...)}
@@ -52,6 +62,11 @@ func (r *Replica) recordDoViewChange(m *DoViewChange) {
 	if len(vc.dvcs) > r.config.Replicas {
 		panic("core: more do_view_change records than replicas")
 	}
+	var from replicaSet
+	for i := range vc.dvcs {
+		assert(!from.has(vc.dvcs[i].replica)) // one record per sender: its latest
+		from = from.with(vc.dvcs[i].replica)
+	}
 	if !vc.installed && len(vc.dvcs) >= r.config.QuorumViewChange() {
 		r.installBestLog()
 	}
@@ -63,6 +78,8 @@ func (r *Replica) recordDoViewChange(m *DoViewChange) {
 // installBestLog installs the log of the do_view_change with the highest (log view, op).
 func (r *Replica) installBestLog() {
 	vc := &r.viewChange
+	assert(r.status == StatusViewChange && r.primaryIndex() == r.index && !vc.installed)
+	assert(len(vc.dvcs) > 0)
 	best := &vc.dvcs[0]
 	commit := r.commitMax
 	for i := range vc.dvcs {
@@ -84,26 +101,32 @@ func (r *Replica) installBestLog() {
 		commit = max(commit, best.op-Op(r.config.PipelineMax))
 	}
 	r.journal.installWindow(best.headers, r.commitMin)
+	assert(r.journal.op == best.op)
 	if min(commit, best.op) < r.commitMax {
 		panic(fmt.Sprintf("core: view %d would lower the commit from %d to %d", r.view, r.commitMax, min(commit, best.op)))
 	}
 	r.commitMax = min(commit, best.op)
 	vc.installed = true
+	assert(r.commitMin <= r.commitMax && r.commitMax <= r.journal.op)
 }
 
 // primaryRepairStep decides, op by op above the commit, whether the new primary holds it,
 // can get it, or must truncate it; and starts the view when it holds them all.
 func (r *Replica) primaryRepairStep() {
 	j := r.journal
+	assert(r.status == StatusViewChange && r.viewChange.installed && r.primaryIndex() == r.index)
 	if j.chainFrom > r.commitMax {
 		return // repair first brings the trusted chain down to the commit, anchoring it
 	}
+	assert(r.commitMax <= j.op)
 	for op := r.commitMax + 1; op <= j.op; op++ {
 		if j.message(op) != nil {
 			continue
 		}
 		if r.nacks(op, j.header(op).Checksum) >= r.quorumNack() || r.bug(BugTruncateWithoutNacks) {
 			j.truncate(op - 1)
+			// Only ops above the commit go: a committed op is never truncated.
+			assert(j.op == op-1 && j.op >= r.commitMax)
 			break
 		}
 		return // held by someone, or undecided: repair asks, more do_view_change may come
@@ -119,12 +142,15 @@ func (r *Replica) quorumNack() int { return r.config.Replicas - r.config.QuorumR
 // there, or shows this one as not held. A sender that lost its state abstains for the ops
 // it may have acknowledged before it crashed.
 func (r *Replica) nacks(op Op, checksum Checksum) int {
+	// Only ops above the commit are in doubt, and only the new primary counts.
+	assert(op > r.commitMax && r.status == StatusViewChange && r.primaryIndex() == r.index)
 	count := 0
 	for i := range r.viewChange.dvcs {
 		d := &r.viewChange.dvcs[i]
 		if d.view != r.view {
 			panic(fmt.Sprintf("core: counting a do_view_change of view %d in view %d", d.view, r.view))
 		}
+		assert(len(d.headers) == 0 || d.headers[len(d.headers)-1].Op == d.op)
 		if op <= d.recoveredOp {
 			continue
 		}
@@ -140,11 +166,14 @@ func (r *Replica) nacks(op Op, checksum Checksum) int {
 			}
 		}
 	}
+	assert(count <= len(r.viewChange.dvcs))
 	return count
 }
 
 // holders lists the replicas whose do_view_change says they hold the prepare at op.
 func (r *Replica) holder(op Op, checksum Checksum) (ReplicaIndex, bool) {
+	// Asked by repair while the new primary fills in its installed log.
+	assert(r.status == StatusViewChange && r.viewChange.installed && op > r.commitMin)
 	for i := range r.viewChange.dvcs {
 		d := &r.viewChange.dvcs[i]
 		if d.replica == r.index {
@@ -163,9 +192,22 @@ func (r *Replica) holder(op Op, checksum Checksum) (ReplicaIndex, bool) {
 // again in this view, and the backups get the log (VRR §4.2, step 4).
 func (r *Replica) startViewAsPrimary() {
 	j := r.journal
+	assert(r.status == StatusViewChange && r.viewChange.installed && r.primaryIndex() == r.index)
+	// Trust reaches the commit from the head: the commit message names a header held there.
+	assert(j.chainFrom <= r.commitMax && r.commitMax <= j.op)
 	if j.op-r.commitMax > Op(r.config.PipelineMax) {
 		panic(fmt.Sprintf("core: view %d starts with ops %d to %d uncommitted, over the pipeline",
 			r.view, r.commitMax+1, j.op))
+	}
+	for i := range r.viewChange.dvcs {
+		// Every op a sender knew committed is in the log the view starts with (VRR §4.2):
+		// neither installing the best log nor truncating what a nack quorum never held lost
+		// it. (It may be above the commit: a sender that joined after the install knew
+		// more than the quorum did, and the op commits again through the pipeline.)
+		if d := &r.viewChange.dvcs[i]; d.commit > j.op {
+			panic(fmt.Sprintf("core: view %d starts with head %d, replica %d knew op %d committed",
+				r.view, j.op, d.replica, d.commit))
+		}
 	}
 	r.becomeNormal(r.view)
 	for op := r.commitMax + 1; op <= j.op; op++ {
@@ -187,14 +229,18 @@ func (r *Replica) startViewAsPrimary() {
 	if r.config.QuorumReplication() == 1 {
 		r.commitPipeline()
 	}
+	r.primaryInvariants() // the view starts in the state every later event keeps
 }
 
 // noteInflight records the requests of a pipeline op as in flight.
 func (r *Replica) noteInflight(op Op) {
+	assert(r.primary.inflight != nil && op > r.commitMax && op <= r.journal.op)
 	h := r.journal.header(op)
+	assert(h.Requests > 0 && getChecksum(r.journal.message(op)) == h.Checksum)
 	it := newBatchIterator(r.journal.message(op)[HeaderSize:], h.Requests)
 	var m Request
 	for it.Next(&m) {
+		assert(m.Client != 0)
 		r.primary.inflight[m.Client] = inflightRequest{session: m.Session, request: m.Request}
 	}
 }
