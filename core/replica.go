@@ -106,6 +106,7 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	} else {
 		r.becomeNormal(0)
 	}
+	r.invariants()
 	return r
 }
 
@@ -116,6 +117,9 @@ func RootPrepare(cluster uint64) (PrepareHeader, []byte) {
 	w := wire{command: CommandPrepare}
 	message := NewEncoder(cluster).seal(&w, nil)
 	h.fromWire(&w)
+	// The root is the header of its own message, at op 0 of view 0, without a body.
+	assert(h.Op == 0 && h.View == 0 && h.Size == HeaderSize && len(message) == HeaderSize)
+	assert(getChecksum(message) == h.Checksum && !h.Checksum.IsZero())
 	return h, append([]byte(nil), message...)
 }
 
@@ -140,11 +144,13 @@ func (r *Replica) timer(which int) *timeout { return &r.timeoutLimit[which] }
 
 // Tick advances the replica by one tick and fires what is due.
 func (r *Replica) Tick() {
+	assert(r.received == nil) // not called from inside Receive (through the bus)
 	r.ticks++
 	for i := range r.timeoutLimit {
 		r.timeoutLimit[i].tick()
 	}
 	r.onTimeouts()
+	r.invariants()
 }
 
 func (r *Replica) onTimeouts() {
@@ -180,13 +186,19 @@ func (r *Replica) Receive(data []byte) {
 		r.stats.Invalid++
 		return
 	}
+	assert(command > CommandReserved && command < commandCount)
+	// A handler never receives another message before it returns: the bus does not call
+	// back into the replica, so the bytes of the message being handled stay its own.
+	assert(r.received == nil)
 	r.stats.Received[command]++
 	r.received = data
 	r.dispatch(command)
 	r.received = nil
+	r.invariants()
 }
 
 func (r *Replica) dispatch(command Command) {
+	assert(len(r.received) >= HeaderSize) // onPrepare keeps these bytes as the prepare
 	d := r.dec
 	switch command {
 	case CommandRequest:
@@ -232,6 +244,7 @@ func (r *Replica) primaryIndex() ReplicaIndex { return r.config.primaryOf(r.view
 
 // sendToOthers sends one message to every other replica.
 func (r *Replica) sendToOthers(message []byte) {
+	assert(len(message) >= HeaderSize && len(message) <= r.config.MessageSizeMax)
 	for i := 0; i < r.config.Replicas; i++ {
 		if ReplicaIndex(i) != r.index {
 			r.bus.SendToReplica(ReplicaIndex(i), message)
@@ -240,7 +253,11 @@ func (r *Replica) sendToOthers(message []byte) {
 }
 
 // heardFrom notes that a replica spoke in the current view (for the primary's abdication).
-func (r *Replica) heardFrom(replica ReplicaIndex) { r.heard[replica] = r.ticks }
+func (r *Replica) heardFrom(replica ReplicaIndex) {
+	assert(replica != r.index) // a primary hearing itself would count itself twice
+	assert(int(replica) < len(r.heard) && r.heard[replica] <= r.ticks)
+	r.heard[replica] = r.ticks
+}
 
 // randomOther picks another replica uniformly.
 func (r *Replica) randomOther() ReplicaIndex {
@@ -251,12 +268,63 @@ func (r *Replica) randomOther() ReplicaIndex {
 	if other >= r.index {
 		other++
 	}
+	assert(other != r.index && int(other) < r.config.Replicas)
 	return other
 }
 
 // replicaSet is a set of replica indexes.
 type replicaSet uint32
 
-func (s replicaSet) with(i ReplicaIndex) replicaSet { return s | 1<<i }
-func (s replicaSet) has(i ReplicaIndex) bool        { return s&(1<<i) != 0 }
-func (s replicaSet) count() int                     { return bits.OnesCount32(uint32(s)) }
+// A shift of 32 or more would drop the replica silently: indexes stay below ReplicasMax.
+func (s replicaSet) with(i ReplicaIndex) replicaSet {
+	assert(i < ReplicasMax)
+	return s | 1<<i
+}
+
+func (s replicaSet) has(i ReplicaIndex) bool {
+	assert(i < ReplicasMax)
+	return s&(1<<i) != 0
+}
+
+func (s replicaSet) count() int { return bits.OnesCount32(uint32(s)) }
+
+// invariants asserts, in O(1), what holds of a replica between two events: after each tick
+// and each message. A handler may pass through a state that breaks one (a new primary is
+// normal before it refills its pipeline); no event may end in one.
+func (r *Replica) invariants() {
+	j := r.journal
+	assert(r.logView <= r.view)
+	assert(r.commitMin <= r.commitMax)
+	// Executed ops stay in the log, held: no head and no truncation goes below them.
+	assert(r.commitMin <= j.op && j.op < j.size && j.chainFrom <= j.op)
+	assert(j.held(r.commitMin, j.header(r.commitMin).Checksum))
+	assert(r.timer(timeoutRepair).running && r.timer(timeoutPing).running)
+	assert(r.status == StatusRecovering || r.recovery.nonce == 0)
+	switch r.status {
+	case StatusNormal:
+		vc := &r.viewChange
+		assert(r.logView == r.view)
+		assert(vc.svcFrom == 0 && !vc.dvcSent && !vc.installed && len(vc.dvcs) == 0)
+		assert(!r.timer(timeoutViewChange).running && !r.timer(timeoutViewChangeSend).running)
+		assert(!r.timer(timeoutRecovery).running)
+		if r.isPrimary() {
+			r.primaryInvariants()
+		} else {
+			p := &r.primary
+			assert(len(p.pipeline) == 0 && len(p.queue) == 0 && p.inflight == nil)
+			assert(r.timer(timeoutPrimary).running)
+			assert(!r.timer(timeoutHeartbeat).running && !r.timer(timeoutPrepareRetry).running)
+		}
+	case StatusViewChange:
+		r.viewChangeInvariants()
+	case StatusRecovering:
+		// A replica recovers from nothing, and takes nothing in until it has recovered.
+		assert(r.view == 0 && r.logView == 0 && j.op == 0 && r.commitMax == 0)
+		assert(r.recovery.nonce != 0 && len(r.recovery.responses) == r.config.Replicas)
+		assert(r.timer(timeoutRecovery).running && !r.timer(timeoutPrimary).running)
+		assert(!r.timer(timeoutHeartbeat).running && !r.timer(timeoutPrepareRetry).running)
+		assert(!r.timer(timeoutViewChange).running && !r.timer(timeoutViewChangeSend).running)
+	default:
+		panic(fmt.Sprintf("core: replica %d in status %v", r.index, r.status))
+	}
+}
