@@ -42,7 +42,9 @@ func (w *World) checkSent(sender int, message []byte) {
 	var problem string
 	switch command {
 	case core.CommandPrepareOk:
-		problem = prepareOkProblem(r, &d.PrepareOk)
+		if problem = prepareOkProblem(r, &d.PrepareOk); problem == "" {
+			w.noteAck(&d.PrepareOk)
+		}
 	case core.CommandStartViewChange:
 		problem = startViewChangeProblem(r, &d.StartViewChange)
 	case core.CommandDoViewChange:

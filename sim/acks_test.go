@@ -129,3 +129,50 @@ func TestDoViewChangeFromANormalReplicaIsCaught(t *testing.T) {
 		t.Fatal("the plant never struck")
 	}
 }
+
+// forgetfulVotes rewrites every do_view_change on the wire into the vote of a replica whose
+// log ends at its commit: a man in the middle that makes the new primary believe the ops
+// above were held by no one (what a recovered replica that forgot what it acked says).
+func forgetfulVotes(struck *int) func(w *World) {
+	return func(w *World) {
+		dec := core.NewDecoder(w.config.Cluster, w.config.Replicas)
+		enc := core.NewEncoder(w.config.Cluster)
+		wrapNodes(w, func(env *Env, n Node) Node {
+			if _, ok := n.(replicaNode); !ok {
+				return n
+			}
+			return nodeFunc{Node: n, receive: func(source simnet.Process, data []byte) {
+				if command, err := dec.Decode(data); err == nil && command == core.CommandDoViewChange {
+					m := dec.DoViewChange
+					keep := 0
+					for keep < len(m.Headers) && m.Headers[keep].Op <= m.Commit {
+						keep++
+					}
+					if keep < len(m.Headers) && keep > 0 {
+						*struck++
+						m.Headers = append([]core.PrepareHeader(nil), m.Headers[:keep]...)
+						m.Op, m.Present = m.Headers[keep-1].Op, m.Present&(1<<keep-1)
+						data = enc.DoViewChange(&m)
+					}
+				}
+				n.Receive(source, data)
+			}}
+		})
+	}
+}
+
+// TestForgetfulVotesAreCaught plants forgetfulVotes on a swarm seed with view changes: a
+// new primary truncates ops that a quorum held, and re-prepares others there. The seed
+// without the plant passes.
+func TestForgetfulVotesAreCaught(t *testing.T) {
+	config := RunConfig{Seed: "6", Overrides: []Override{{Name: "replicas", Value: "3"},
+		{Name: "requests", Value: "200"}}}
+	mustRun(t, config)
+	struck := 0
+	r, _ := runWith(t, config, forgetfulVotes(&struck))
+	expectFailure(t, r, VerdictCorrectness, invariantQuorum)
+	expectDetail(t, r, "committed in view")
+	if struck == 0 {
+		t.Fatal("the plant never struck")
+	}
+}

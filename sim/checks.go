@@ -26,7 +26,9 @@ func (w *World) initCheckers() {
 	}
 	w.commits.OnCanonical = func(op core.Op, prepare []byte) {
 		w.violations = append(w.violations, w.model.Apply(uint64(w.kernel.Now()), op, prepare)...)
+		w.canonicalQuorum(op)
 	}
+	w.quorum.tallies = make(map[core.Op]*ackTally)
 	w.normalViewMax = make([]core.View, w.options.Replicas)
 	w.sentDecoder = core.NewDecoder(w.config.Cluster, w.config.Replicas)
 }
@@ -64,6 +66,7 @@ func (w *World) checkEnd() {
 	}
 	// Each reply was checked when it arrived; what remains is the real-time order.
 	w.violations = append(w.violations, checker.CheckRealTime(w.workload.history, w.model)...)
+	w.checkQuorumsKept()
 	for i, r := range w.replicas {
 		if w.kernel.State(simnet.Process(i)) != StateCrashed {
 			w.checkReplica(i, r)

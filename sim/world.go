@@ -28,6 +28,7 @@ type World struct {
 	model         *checker.Model
 	normalViewMax []core.View   // per replica, across restarts
 	sentDecoder   *core.Decoder // for the messages replicas send (acks.go)
+	quorum        quorumState   // what is committed in fact (quorum.go)
 
 	stateMachine func(replica int) core.StateMachine
 	unchecked    bool      // no checkers: only to measure what they cost
