@@ -62,7 +62,8 @@ type steerFactory struct {
 
 // Stream derives the component's stream as FromSeed does, from the steered root.
 func (f steerFactory) Stream(component string) *Rand {
-	return New(&steeredSource{cursor: f.cursor, tail: rand.NewPCG(mix64(f.root), componentKey(component))})
+	tail := rand.NewPCG(mix64(f.root), componentKey(component))
+	return New(&steeredSource{cursor: f.cursor, tail: tail})
 }
 
 type steerCursor struct {

@@ -8,7 +8,8 @@ func TestGoldenSteeredStream(t *testing.T) {
 	f := FromSteering(42, []byte{0x00, 0xff, 0x80})
 	a, b := f.Stream("options"), f.Stream("simnet")
 	got := []uint64{a.Uint64(), b.Uint64(), a.Uint64(), a.Uint64(), b.IntN(1000)}
-	want := []uint64{0x7fb570edf40012, 0xfff1e214bd5796bc, 0x80662d7c982c1d73, 0xa33dd778d0470ed6, 0x35c}
+	want := []uint64{0x7fb570edf40012, 0xfff1e214bd5796bc, 0x80662d7c982c1d73,
+		0xa33dd778d0470ed6, 0x35c}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("draw %d = %#x, want %#x (all: %#x)", i, got[i], want[i], got)
@@ -68,7 +69,7 @@ func TestParseMode(t *testing.T) {
 		}
 	}
 	if m, err := ParseMode(""); err != nil || m != ModeBytes {
-		t.Errorf(`ParseMode("") = %v, %v: want bytes, the meaning of entries without a mode`, m, err)
+		t.Errorf(`ParseMode("") = %v, %v: want bytes, what entries without a mode mean`, m, err)
 	}
 	if _, err := ParseMode("steered"); err == nil {
 		t.Error("an unknown mode parsed")

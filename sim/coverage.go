@@ -71,8 +71,10 @@ const (
 	traffic
 )
 
-var trafficCommands = [traffic]core.Command{core.CommandStartViewChange, core.CommandDoViewChange,
-	core.CommandStartView, core.CommandRequestPrepare, core.CommandRequestHeaders, core.CommandHeaders}
+var trafficCommands = [traffic]core.Command{
+	core.CommandStartViewChange, core.CommandDoViewChange, core.CommandStartView,
+	core.CommandRequestPrepare, core.CommandRequestHeaders, core.CommandHeaders,
+}
 
 const (
 	signatureActivity = 1 << 63
@@ -89,8 +91,8 @@ const (
 )
 
 func newCoverage(hook func(uint64), replicas int) *coverage {
-	return &coverage{hook: hook, seen: make(map[uint64]struct{}), last: [2]uint64{^uint64(0), ^uint64(0)},
-		received: make([][traffic]uint64, replicas)}
+	return &coverage{hook: hook, seen: make(map[uint64]struct{}),
+		last: [2]uint64{^uint64(0), ^uint64(0)}, received: make([][traffic]uint64, replicas)}
 }
 
 // observe computes the tick's signatures and reports those the run has not reached yet.
@@ -135,7 +137,8 @@ func (c *coverage) signatures(w *World) (situation, activity uint64) {
 				t.arrived[k], c.received[i][k] = true, n
 			}
 		}
-		t.commitMax, t.commitMinLeast = max(t.commitMax, r.CommitMax()), min(t.commitMinLeast, r.CommitMin())
+		t.commitMax = max(t.commitMax, r.CommitMax())
+		t.commitMinLeast = min(t.commitMinLeast, r.CommitMin())
 		if role == rolePrimary && (t.primary == nil || r.View() > t.primary.View()) {
 			t.primary = r
 		}
@@ -155,7 +158,7 @@ func (c *coverage) situation(w *World, t *tick) uint64 {
 func (c *coverage) activity(w *World, t *tick) uint64 {
 	s := uint64(signatureActivity) | min(uint64(len(w.replicas)), 7) |
 		min(t.roles[rolePrimary]+t.roles[roleBackup], 7)<<activityNormalShift
-	if t.arrived[trafficRequestPrepare] || t.arrived[trafficRequestHeaders] || t.arrived[trafficHeaders] {
+	if a := &t.arrived; a[trafficRequestPrepare] || a[trafficRequestHeaders] || a[trafficHeaders] {
 		s |= activityRepairBit
 	}
 	s |= pipelineBucket(t.primary, w.config.PipelineMax) << activityPipelineShift
@@ -227,9 +230,11 @@ func pipelineBucket(primary *core.Replica, pipelineMax int) uint64 {
 func DescribeSignature(s uint64) string {
 	var parts []string
 	if s&signatureActivity != 0 {
-		parts = append(parts, fmt.Sprintf("activity: replicas=%d normal=%d", s&7, s>>activityNormalShift&7))
-		parts = appendFlags(parts, s, []flagName{{activityRepairBit, "repair"}, {activityEvictionBit, "eviction"},
-			{activityPartitionedBit, "partitioned"}, {activityLivenessBit, "liveness"}})
+		parts = append(parts, fmt.Sprintf("activity: replicas=%d normal=%d", s&7,
+			s>>activityNormalShift&7))
+		parts = appendFlags(parts, s, []flagName{{activityRepairBit, "repair"},
+			{activityEvictionBit, "eviction"}, {activityPartitionedBit, "partitioned"},
+			{activityLivenessBit, "liveness"}})
 		pipeline := [...]string{"empty", "in-use", "full", "no-primary"}[s>>activityPipelineShift&3]
 		return strings.Join(append(parts, "pipeline="+pipeline), " ")
 	}
