@@ -82,17 +82,22 @@ type Kernel struct {
 	faults  *entropy.Rand
 	trace   *Trace
 	stats   ProcessStats
-	calm    bool            // the liveness phase: no new process faults
-	jumps   []simclock.Tick // ticks at which some wall clock steps, to trace them
+	calm    bool // the liveness phase: no new process faults
+	// Primaries replicas recovered from in this tick (Recovered), for the fault step.
+	recoveredFrom []simnet.Process
+	jumps         []simclock.Tick // ticks at which some wall clock steps, to trace them
 
 	deliverFunc func(source, target simnet.Process, data []byte)
 }
 
 // ProcessStats counts process faults.
 type ProcessStats struct {
-	Crashes  uint64 `json:"crashes"`
-	Restarts uint64 `json:"restarts"`
-	Pauses   uint64 `json:"pauses"`
+	Crashes uint64 `json:"crashes"`
+	// Crashes of a primary as a replica recovered from it (crashAfterRecoveryProbability),
+	// counted in Crashes too.
+	CrashesAfterRecovery uint64 `json:"crashes_after_recovery"`
+	Restarts             uint64 `json:"restarts"`
+	Pauses               uint64 `json:"pauses"`
 }
 
 // NewKernel builds the world's processes and starts them.

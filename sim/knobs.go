@@ -45,6 +45,7 @@ type knob struct {
 	check func() error
 	draw  func(r *entropy.Rand)
 	off   func()
+	late  bool // drawn after every other draw (lateKnob)
 }
 
 // flagName turns a knob's name into its flag: delayMinTicks → delay-min-ticks.
@@ -195,8 +196,17 @@ func (o *Options) knobs() []knob {
 		uintKnob("crashStableTicks", "least time a crashed replica stays down", classCrash, &o.CrashStableTicks, 1<<20, 0, 1000),
 		ratioKnob("pauseProbability", "a replica pauses, per tick", classPause, &o.PauseProbability, ppm, 0, 100),
 		uintKnob("pauseMeanTicks", "mean length of a pause", classPause, &o.PauseMeanTicks, 1<<20, 0, 1000),
+		lateKnob(ratioKnob("crashAfterRecoveryProbability", "the primary crashes as a replica recovers from it",
+			classCrash, &o.CrashAfterRecoveryProbability, 100, 0, 100)),
 	}
 	return list
+}
+
+// lateKnob marks a knob the swarm draws after every other draw of the profile (DrawOptions):
+// a knob added to the table later, which must not shift what earlier seeds drew.
+func lateKnob(k knob) knob {
+	k.late = true
+	return k
 }
 
 // replicasKnob draws the cluster size, weighted towards the sizes that matter most.

@@ -66,6 +66,9 @@ type Options struct {
 	CrashStableTicks   uint64        // least time a crashed replica stays down
 	PauseProbability   entropy.Ratio // per tick per running replica
 	PauseMeanTicks     uint64        // mean length of a pause
+	// The primary crashes the moment a replica has recovered its state from it: the
+	// recovered replica may have acked ops it now holds only the headers of (processes.go).
+	CrashAfterRecoveryProbability entropy.Ratio
 }
 
 // Validate reports the first knob out of range, by name.

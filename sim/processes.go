@@ -29,6 +29,7 @@ func drawClocks(o *Options, r *entropy.Rand) []simclock.Options {
 // network lets it.
 func (k *Kernel) Faults() {
 	o := k.options
+	k.crashAfterRecoveries()
 	for i := 0; i < o.Replicas; i++ {
 		p := &k.procs[i]
 		switch p.state {
@@ -52,6 +53,30 @@ func (k *Kernel) Faults() {
 			}
 		}
 	}
+}
+
+// Recovered tells the scheduler that a replica has just recovered its state from primary.
+// With crashAfterRecoveryProbability the primary then crashes, in this tick's fault step:
+// the recovered replica holds the headers of the uncommitted ops but not yet their
+// prepares, and may have acknowledged some of them before it crashed, so the view change
+// that follows must not count it as never having held them (a nack that could truncate an
+// op a quorum held). A crash at an adversarial moment, within the stop budget.
+func (k *Kernel) Recovered(primary simnet.Process) {
+	if !k.calm && !k.options.CrashAfterRecoveryProbability.IsZero() {
+		k.recoveredFrom = append(k.recoveredFrom, primary)
+	}
+}
+
+// crashAfterRecoveries runs the crashes Recovered asked for.
+func (k *Kernel) crashAfterRecoveries() {
+	for _, primary := range k.recoveredFrom {
+		if k.procs[primary].state == StateUp && k.faults.Chance(k.options.CrashAfterRecoveryProbability) &&
+			k.canStop() {
+			k.Crash(primary)
+			k.stats.CrashesAfterRecovery++
+		}
+	}
+	k.recoveredFrom = k.recoveredFrom[:0]
 }
 
 // stopBudget is how many replicas may be stopped at once: f, the faults a cluster of this

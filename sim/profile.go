@@ -11,10 +11,11 @@ import (
 
 // DrawOptions returns the options that a seed's stream gives under a profile.
 //
-// Swarm: every knob is drawn in the fixed order of the knob table, then each fault class is
-// switched off with probability one half (swarm testing: a run without partitions explores
-// other states than one where partitions drown everything else). Every knob is drawn even
-// when its class ends up off, so one class's switch never shifts another knob's value.
+// Swarm: every knob is drawn in the fixed order of the knob table (late knobs, added since,
+// after every other draw, so that they shift no earlier seed's options), then each fault
+// class is switched off with probability one half (swarm testing: a run without partitions
+// explores other states than one where partitions drown everything else). Every knob is
+// drawn even when its class ends up off, so one class's switch never shifts another knob.
 // Calm: the same draws with every fault off. Performance: fixed, no faults.
 func DrawOptions(profile Profile, r *entropy.Rand) Options {
 	var o Options
@@ -23,19 +24,26 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 	}
 	knobs := o.knobs()
 	for i := range knobs {
-		knobs[i].draw(r)
+		if !knobs[i].late {
+			knobs[i].draw(r)
+		}
 	}
 	var enabled [classCount]bool
 	for class := faultClass(1); class < classCount; class++ {
 		enabled[class] = r.Bool()
+	}
+	drawLength(&o, r)
+	drawCrowding(&o, r)
+	for i := range knobs {
+		if knobs[i].late {
+			knobs[i].draw(r)
+		}
 	}
 	for i := range knobs {
 		if k := &knobs[i]; k.class != classNone && (!enabled[k.class] || profile == ProfileCalm) {
 			k.off()
 		}
 	}
-	drawLength(&o, r)
-	drawCrowding(&o, r)
 	return o
 }
 

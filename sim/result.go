@@ -69,24 +69,25 @@ type Result struct {
 
 // Stats are the counts of a run.
 type Stats struct {
-	Replicas          int          `json:"replicas"`
-	Clients           int          `json:"clients"`
-	Requests          uint64       `json:"requests"` // operations the workload issued
-	RequestsCommitted uint64       `json:"requests_committed"`
-	OpsCommitted      uint64       `json:"ops_committed"` // the canonical history's length
-	Replies           uint64       `json:"replies"`
-	ViewChanges       uint64       `json:"view_changes"`
-	Crashes           uint64       `json:"crashes"`
-	Restarts          uint64       `json:"restarts"`
-	Pauses            uint64       `json:"pauses"`
-	Recoveries        uint64       `json:"recoveries"`
-	Evictions         uint64       `json:"evictions"`
-	SafetyTicks       uint64       `json:"safety_ticks"`
-	LivenessTicks     uint64       `json:"liveness_ticks"`
-	Network           simnet.Stats `json:"network"`
-	Storage           StorageStats `json:"storage"`
-	Clock             ClockStats   `json:"clock"`
-	TraceEvents       uint64       `json:"trace_events"`
+	Replicas             int          `json:"replicas"`
+	Clients              int          `json:"clients"`
+	Requests             uint64       `json:"requests"` // operations the workload issued
+	RequestsCommitted    uint64       `json:"requests_committed"`
+	OpsCommitted         uint64       `json:"ops_committed"` // the canonical history's length
+	Replies              uint64       `json:"replies"`
+	ViewChanges          uint64       `json:"view_changes"`
+	Crashes              uint64       `json:"crashes"`
+	CrashesAfterRecovery uint64       `json:"crashes_after_recovery"` // of them, as a replica recovered
+	Restarts             uint64       `json:"restarts"`
+	Pauses               uint64       `json:"pauses"`
+	Recoveries           uint64       `json:"recoveries"`
+	Evictions            uint64       `json:"evictions"`
+	SafetyTicks          uint64       `json:"safety_ticks"`
+	LivenessTicks        uint64       `json:"liveness_ticks"`
+	Network              simnet.Stats `json:"network"`
+	Storage              StorageStats `json:"storage"`
+	Clock                ClockStats   `json:"clock"`
+	TraceEvents          uint64       `json:"trace_events"`
 }
 
 // StorageStats counts storage faults. Until the storage simulator lands, replicas keep

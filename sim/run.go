@@ -167,6 +167,7 @@ func (w *World) fillStats(result *Result) {
 	s.OpsCommitted = uint64(w.model.Ops())
 	ps := w.kernel.Stats()
 	s.Crashes, s.Restarts, s.Pauses = ps.Crashes, ps.Restarts, ps.Pauses
+	s.CrashesAfterRecovery = ps.CrashesAfterRecovery
 	s.Network = w.kernel.Network().Stats()
 	s.Clock = w.kernel.ClockStats()
 	result.Stats = s

@@ -143,6 +143,7 @@ func (w *World) statusChanged(i int, before, after replicaStatus) {
 	}
 	if before.up && before.status == core.StatusRecovering && after.up && after.status == core.StatusNormal {
 		w.stats.Recoveries++
+		w.kernel.Recovered(simnet.Process(uint64(after.view) % uint64(w.config.Replicas)))
 	}
 	if w.trace.Writing() || w.verbose != nil {
 		line := fmt.Sprintf("replica %d %s view=%d op=%d commit=%d", i, describeStatus(after), after.view, after.op, after.commitMin)
