@@ -18,10 +18,15 @@ func (n *Network) Deliver(now simclock.Tick, deliver func(source, target Process
 			continue
 		}
 		l := n.link(p.source, p.target)
-		if l.clogUntil > now || n.held[p.target] {
-			// Held back, not lost: try again when the clog ends (or next tick for a pause).
-			p.deliver = max(l.clogUntil, now+1)
+		if l.clogUntil > now {
+			// Held back, not lost: try again when the clog ends.
+			p.deliver = l.clogUntil
 			n.push(index)
+			continue
+		}
+		if n.held[p.target] {
+			// Its target is paused: parked until it resumes (SetHeld).
+			n.parked[p.target] = append(n.parked[p.target], index)
 			continue
 		}
 		n.unlink(l, index)

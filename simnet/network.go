@@ -22,6 +22,9 @@ type Network struct {
 	down     []bool
 	held     []bool
 	isolated []bool
+	// parked holds, per paused process, the packets that came due for it, in arrival order:
+	// out of the heap, so a long pause costs nothing per tick (SetHeld releases them).
+	parked [][]int32
 
 	partition partition
 	clog      clogArrivals
@@ -59,6 +62,7 @@ func New(options Options, rand *entropy.Rand, observe func(Event)) *Network {
 		links:    make([]link, options.Processes*options.Processes),
 		down:     make([]bool, options.Processes),
 		held:     make([]bool, options.Processes),
+		parked:   make([][]int32, options.Processes),
 		isolated: make([]bool, options.Processes),
 	}
 	n.partition.init(options.Processes)
@@ -80,6 +84,13 @@ func (n *Network) deadQueued() int {
 	for _, index := range n.queue {
 		if n.packets[index].dead {
 			dead++
+		}
+	}
+	for _, parked := range n.parked {
+		for _, index := range parked {
+			if n.packets[index].dead {
+				dead++
+			}
 		}
 	}
 	return dead
@@ -198,4 +209,13 @@ func (n *Network) Isolate(p Process) {
 func (n *Network) SetHeld(p Process, held bool) {
 	n.checkProcess(p)
 	n.held[p] = held
+	if held {
+		return
+	}
+	// Released: what waited is due at the next delivery, in the order it would have had.
+	for _, index := range n.parked[p] {
+		n.packets[index].deliver = max(n.packets[index].deliver, n.now+1)
+		n.push(index)
+	}
+	n.parked[p] = n.parked[p][:0]
 }
