@@ -96,7 +96,7 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 		panic(fmt.Sprintf("core: replica %d of %d", index, config.Replicas))
 	}
 	r := &Replica{config: config, index: index, bus: bus, clock: clock, rand: rand, sm: sm,
-		enc: NewEncoder(config.Cluster), dec: NewDecoder(config.Cluster, config.Replicas),
+		enc: newCheckedEncoder(&config, int(index)), dec: NewDecoder(config.Cluster, config.Replicas),
 		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas)}
 	root, rootMessage := RootPrepare(config.Cluster)
 	r.journal = newJournal(root, rootMessage)
