@@ -48,7 +48,7 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 }
 
 // Long runs. Most seeds issue the 96 to 256 requests the knob draws, which is quick; one in
-// longRunOneIn multiplies that by a power of two from 8 to 256 (log-uniform: 768 to 65,536
+// longRunOneIn multiplies that by a power of two from 8 to 128 (log-uniform: 768 to 32,768
 // requests), so that what only happens once a structure grows, wraps or changes shape is
 // reached by some seed of every night's swarm. The safety phase's bound grows with it.
 //
@@ -58,7 +58,7 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 const (
 	longRunOneIn           = 32
 	longRunScaleLog2Min    = 3
-	longRunScaleLog2Max    = 8
+	longRunScaleLog2Max    = 7
 	longRunTicksPerRequest = 200
 )
 
@@ -190,8 +190,13 @@ func (o *Options) Diff(base *Options) []Override {
 // times the clients drawn, and from one session to a quarter as many as clients, so that
 // sessions are evicted again and again while requests are in flight (serving.go says what a
 // healed cluster still promises then). Drawn last, like the run's length, and the crowded
-// branch is the top of its range.
-const crowdedOneIn = 8
+// branch is the top of its range. A crowded run takes a register per request, often
+// several, so a long one is held to crowdedRequestsMax: a 38,144-request crowded seed took
+// a minute, as long as a few hundred ordinary seeds.
+const (
+	crowdedOneIn       = 8
+	crowdedRequestsMax = 4096
+)
 
 func drawCrowding(o *Options, r *entropy.Rand) {
 	crowded := r.Int(crowdedOneIn) == crowdedOneIn-1
@@ -201,4 +206,5 @@ func drawCrowding(o *Options, r *entropy.Rand) {
 		return
 	}
 	o.Clients, o.ClientTableMax = clients, sessions
+	o.Requests = min(o.Requests, crowdedRequestsMax)
 }
