@@ -49,9 +49,17 @@ func (j *journal) entry(op Op) *journalEntry {
 	if op >= j.size {
 		// Only a bound checked first (the head, grow) may index the journal: a prepare's op
 		// comes off the wire and may be anything.
-		panic(fmt.Sprintf("core: journal indexed at op %d, room for %d (head %d)", op, j.size, j.op))
+		j.beyondRoom(op)
 	}
 	return &j.chunks[op/journalChunk][op%journalChunk]
+}
+
+// beyondRoom panics for entry, apart from it so that entry, the journal's hottest
+// function, stays small enough to inline.
+//
+//go:noinline
+func (j *journal) beyondRoom(op Op) {
+	panic(fmt.Sprintf("core: journal indexed at op %d, room for %d (head %d)", op, j.size, j.op))
 }
 
 // message returns the prepare held at op, nil if none (or if op is beyond the journal).
