@@ -331,6 +331,22 @@ func codecRebody(t testing.TB, message []byte, body []byte, patch func(w *wire))
 	return out
 }
 
+// codecOversized is a message one byte over MessageSizeMax, sealed by hand (an encoder
+// asserts the bound): its size field, length and both checksums agree.
+func codecOversized(t testing.TB, message []byte) []byte {
+	t.Helper()
+	var w wire
+	if err := w.parse(message[:HeaderSize], codecCluster); err != nil {
+		t.Fatalf("codecOversized of an invalid header: %v", err)
+	}
+	out := make([]byte, MessageSizeMax+1)
+	w.size = uint32(len(out))
+	w.checksumBody = checksumOf(out[HeaderSize:])
+	w.write(out)
+	codecSealHeader(out)
+	return out
+}
+
 func codecSealHeader(message []byte) {
 	checksumOf(message[16:HeaderSize]).put(message[0:])
 }
@@ -447,6 +463,9 @@ func TestCodecRejectsHeader(t *testing.T) {
 		{"size below a header", codecPatch(t, ok, func(w *wire) { w.size = HeaderSize - 1 }), ErrSize},
 		{"size above the bound", codecPatch(t, ok, func(w *wire) { w.size = MessageSizeMax + 1 }), ErrSize},
 		{"size of a body not there", codecPatch(t, ok, func(w *wire) { w.size = HeaderSize + 8 }), ErrSize},
+		// Size and length agree, the checksums hold, and the message is one byte over the
+		// codec's bound: only the bound rejects it.
+		{"whole message over the bound", codecOversized(t, prepare), ErrSize},
 		{"version 0", codecPatch(t, ok, func(w *wire) { w.version = 0 }), ErrVersion},
 		{"version 2", codecPatch(t, ok, func(w *wire) { w.version = 2 }), ErrVersion},
 		{"cluster field", codecPatch(t, ok, func(w *wire) { w.cluster ^= 1 << 40 }), ErrCluster},
