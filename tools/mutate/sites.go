@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +78,15 @@ func loadPackage(dir string, files map[string][]byte) (
 	for name, data := range files {
 		overlay[filepath.Join(dir, name)] = data
 	}
+	// A file the working tree gained since the snapshot is hidden as the build hides it:
+	// go/packages cannot delete a file, so it reads as an empty file of the package.
+	hidden, err := hiddenFiles(dir, files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, name := range hidden {
+		overlay[filepath.Join(dir, name)] = []byte("package " + packageName(files) + "\n")
+	}
 	config := &packages.Config{Dir: dir, Overlay: overlay, Tests: false,
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
 			packages.NeedTypesInfo}
@@ -94,6 +105,9 @@ func loadPackage(dir string, files map[string][]byte) (
 	for _, f := range pkg.Syntax {
 		path := pkg.Fset.Position(f.Pos()).Filename
 		name := filepath.Base(path)
+		if slices.Contains(hidden, name) {
+			continue
+		}
 		data, ok := files[name]
 		if !ok {
 			if data, err = os.ReadFile(path); err != nil {
@@ -104,6 +118,43 @@ func loadPackage(dir string, files map[string][]byte) (
 	}
 	sort.Slice(sources, func(i, j int) bool { return sources[i].name < sources[j].name })
 	return pkg.Fset, pkg.TypesInfo, sources, nil
+}
+
+// hiddenFiles lists the non-test .go files of dir that a snapshot's files do not hold;
+// none when files is nil (the package is read as it is on disk).
+func hiddenFiles(dir string, files map[string][]byte) ([]string, error) {
+	if files == nil {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var hidden []string
+	for _, e := range entries {
+		name := e.Name()
+		if _, ok := files[name]; !ok && !e.IsDir() && strings.HasSuffix(name, ".go") &&
+			!strings.HasSuffix(name, "_test.go") {
+			hidden = append(hidden, name)
+		}
+	}
+	return hidden, nil
+}
+
+// packageName is the package clause of the snapshot's files ("core" when it holds none).
+func packageName(files map[string][]byte) string {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f, err := parser.ParseFile(token.NewFileSet(), name, files[name], parser.PackageClauseOnly)
+		if err == nil && !strings.HasSuffix(name, "_test.go") {
+			return f.Name.Name
+		}
+	}
+	return "core"
 }
 
 // enumerate lists every mutation site of the sources, in file order.

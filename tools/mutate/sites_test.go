@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -155,5 +156,31 @@ func TestSelectSites(t *testing.T) {
 		if _, err := selectSites(sites, []string{bad}); err == nil {
 			t.Errorf("%s: selected, want an error", bad)
 		}
+	}
+}
+
+// TestLoadHidesFilesTheSnapshotLacks: a file that appeared in the working tree after the
+// snapshot (here, one that breaks the type check) is hidden when the package is loaded
+// from the snapshot, as every build of the run hides it.
+func TestLoadHidesFilesTheSnapshotLacks(t *testing.T) {
+	dir := t.TempDir()
+	good := []byte("package fixture\n\nfunc f(a, b int) bool { return a < b }\n")
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", []byte("module fixture\n\ngo 1.22\n"))
+	write("a.go", good)
+	write("new.go", []byte("package fixture\n\nvar broken = undefinedName\n"))
+	if _, _, _, err := loadPackage(dir, nil); err == nil {
+		t.Fatal("the working tree, new.go included, type-checks: the test shows nothing")
+	}
+	_, _, sources, err := loadPackage(dir, map[string][]byte{"a.go": good})
+	if err != nil {
+		t.Fatalf("the snapshot without new.go: %v", err)
+	}
+	if len(sources) != 1 || sources[0].name != "a.go" {
+		t.Fatalf("sources %v, want a.go alone", sources)
 	}
 }
