@@ -14,6 +14,7 @@ type Config struct {
 	ClientTableMax  int // client sessions the cluster remembers
 	MessageSizeMax  int // bound of every message, header included
 	RepairMax       int // repair requests a replica has in flight
+	JournalSlots    int // ops the journal on disk holds; 0: JournalSlotsDefault (storage.go)
 
 	HeartbeatTicks       uint64 // the primary's commit message interval
 	PrimaryTimeoutTicks  uint64 // a backup's patience with a silent primary
@@ -56,6 +57,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%d replicas: want 1 to %d", c.Replicas, ReplicasMax)
 	case c.PipelineMax < 1 || c.PipelineMax >= HeadersMax:
 		return fmt.Errorf("pipeline of %d: want 1 to %d", c.PipelineMax, HeadersMax-1)
+	case c.JournalSlots < 0 || c.JournalSlots > 1<<30:
+		return fmt.Errorf("journal of %d slots: want 0 (the default) to %d", c.JournalSlots, 1<<30)
 	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
 		return fmt.Errorf("batch %d, queue %d, client table %d, repair %d: each must be positive",
 			c.BatchMax, c.RequestQueueMax, c.ClientTableMax, c.RepairMax)

@@ -1,0 +1,100 @@
+package core
+
+import (
+	"testing"
+)
+
+const rootTestCluster = 0x5eed
+
+func rootCopies(s rootState) [RootCopies][]byte {
+	var out [RootCopies][]byte
+	for i := range out {
+		out[i] = encodeRoot(rootTestCluster, 2, i, &s)
+	}
+	return out
+}
+
+func readRoot(t *testing.T, sectors [RootCopies][]byte) (rootState, rootChoice) {
+	t.Helper()
+	var states [RootCopies]rootState
+	var verdicts [RootCopies]rootVerdict
+	for i := range sectors {
+		states[i], verdicts[i] = decodeRoot(sectors[i], rootTestCluster, 2, i)
+	}
+	return chooseRoot(&states, &verdicts)
+}
+
+func TestRootRoundTrip(t *testing.T) {
+	s := rootState{Sequence: 7, View: 12, LogView: 9, Commit: 345}
+	for i, b := range rootCopies(s) {
+		got, verdict := decodeRoot(b, rootTestCluster, 2, i)
+		if verdict != rootValid || got != s {
+			t.Fatalf("copy %d: %v %+v, want %+v", i, verdict, got, s)
+		}
+	}
+}
+
+// TestRootVerdicts: every way a copy can be wrong is told apart from a valid one.
+func TestRootVerdicts(t *testing.T) {
+	s := rootState{Sequence: 3, View: 4, LogView: 4, Commit: 10}
+	good := encodeRoot(rootTestCluster, 2, 1, &s)
+	check := func(name string, b []byte, copy int, want rootVerdict) {
+		t.Helper()
+		if _, got := decodeRoot(b, rootTestCluster, 2, copy); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	check("as written", good, 1, rootValid)
+	check("never written", make([]byte, SectorSize), 1, rootBlank)
+	// Every bit of the sector, flipped alone (bit rot), fails the checksum.
+	for bit := 0; bit < SectorSize*8; bit += 61 {
+		b := append([]byte(nil), good...)
+		b[bit/8] ^= 1 << (bit % 8)
+		check("a flipped bit", b, 1, rootCorrupt)
+	}
+	// A torn write: the sector's first half new, the rest of an older copy.
+	older := encodeRoot(rootTestCluster, 2, 1, &rootState{Sequence: 2, View: 3, LogView: 3})
+	torn := append(append([]byte(nil), good[:32]...), older[32:]...)
+	check("torn", torn, 1, rootCorrupt)
+	check("another copy's, misdirected here", good, 3, rootMisdirected)
+	other := encodeRoot(rootTestCluster, 1, 1, &s)
+	check("another replica's", other, 1, rootMisdirected)
+	check("another cluster's", encodeRoot(rootTestCluster+1, 2, 1, &s), 1, rootMisdirected)
+}
+
+// TestRootChoice: the newest valid copy wins; a disk never written is told apart from one
+// whose root is lost.
+func TestRootChoice(t *testing.T) {
+	old := rootState{Sequence: 5, View: 6, LogView: 6, Commit: 40}
+	newer := rootState{Sequence: 6, View: 7, LogView: 6, Commit: 41}
+	blank := make([]byte, SectorSize)
+	garbage := make([]byte, SectorSize)
+	garbage[100] = 1
+	o, n := rootCopies(old), rootCopies(newer)
+
+	cases := []struct {
+		name    string
+		sectors [RootCopies][]byte
+		want    rootState
+		choice  rootChoice
+	}{
+		{"all new", n, newer, rootFound},
+		{"all old", o, old, rootFound},
+		// A crash while writing copy 2 of the new state: 0 and 1 new, 2 torn, 3 old.
+		{"torn mid-update", [RootCopies][]byte{n[0], n[1], garbage, o[3]}, newer, rootFound},
+		// A crash while writing copy 0: only old copies are intact.
+		{"torn at the first copy", [RootCopies][]byte{garbage, o[1], o[2], o[3]}, old, rootFound},
+		// Copy 1's write landed on copy 3: 1 keeps the old state, 3 holds copy 1's bytes.
+		{"misdirected", [RootCopies][]byte{n[0], o[1], n[2], n[1]}, newer, rootFound},
+		{"one rotten, rest old", [RootCopies][]byte{o[0], garbage, o[2], o[3]}, old, rootFound},
+		{"never written", [RootCopies][]byte{blank, blank, blank, blank}, rootState{}, rootNone},
+		{"lost", [RootCopies][]byte{garbage, blank, garbage, blank}, rootState{}, rootLost},
+		{"all misdirected", [RootCopies][]byte{n[1], n[0], n[3], n[2]}, rootState{}, rootLost},
+	}
+	for _, c := range cases {
+		got, choice := readRoot(t, c.sectors)
+		if got != c.want || choice != c.choice {
+			t.Errorf("%s: %+v (%v), want %+v (%v)", c.name, got, choice, c.want, c.choice)
+		}
+	}
+}
