@@ -145,3 +145,11 @@ func TestCheckHistoryBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestVersion: --version prints the build's version and exits 0 (shared/design/cli.md).
+func TestVersion(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "vsrsim ") || !strings.Contains(stdout, "go1.") {
+		t.Fatalf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -80,7 +81,9 @@ func newRootCommand() *cobra.Command {
 			"One seed reproduces one run, byte for byte.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("vsrsim {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageErrorf("%v", err)
 	})
@@ -92,4 +95,33 @@ func newRootCommand() *cobra.Command {
 		newCheckHistoryCommand(),
 	)
 	return root
+}
+
+// version is the module's version and the VCS revision it was built from, as the build
+// info records them: "(devel)" for a build inside the module, a tag for go install
+// module@version; the revision and a "+dirty" mark when the tree had uncommitted changes.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown: no build info)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var revision, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if revision != "" {
+		v += " " + revision + modified
+	}
+	return v + " " + info.GoVersion
 }
