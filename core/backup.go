@@ -178,14 +178,17 @@ func (r *Replica) journalChanged() {
 // primary elected by a quorum that did not know prepares it again.
 func (r *Replica) sendPrepareOks() {
 	assert(r.status == StatusNormal && !r.isPrimary() && r.logView == r.view)
+	if !r.rootNormal() {
+		return // not normal in this view on disk yet: the root's write sends them (durability.go)
+	}
 	from := max(r.journal.chainFrom, 1)
 	if r.journal.op >= Op(r.config.PipelineMax) {
 		from = max(from, r.journal.op-Op(r.config.PipelineMax)+1)
 	}
 	for op := from; op <= r.journal.op; op++ {
 		h := r.journal.header(op)
-		if r.journal.message(op) == nil {
-			continue
+		if r.journal.message(op) == nil || !r.ackable(op) {
+			continue // not held, or not durable yet: its writes' completion sends it
 		}
 		slot := &r.acked[op%HeadersMax]
 		if slot.Op == op && slot.Prepare == h.Checksum {
@@ -206,6 +209,9 @@ func (r *Replica) reack(h *PrepareHeader) {
 	if held.Checksum != h.Checksum {
 		panic(fmt.Sprintf("core: re-ack of op %d: holding %v, asked %v", h.Op, held.Checksum, h.Checksum))
 	}
+	if !r.ackable(h.Op) {
+		return // its writes' completion sends the ack (sendPrepareOks)
+	}
 	r.sendPrepareOk(held)
 }
 
@@ -221,6 +227,8 @@ func (r *Replica) sendPrepareOk(h *PrepareHeader) {
 			r.journal.header(h.Op).Checksum))
 	}
 	assert(h.Op > 0 && h.View <= r.view)
+	// Durable: the prepare and its header are on disk, and the root says normal in this view.
+	assert(r.ackable(h.Op))
 	m := PrepareOk{Replica: r.index, View: r.view, Op: h.Op, Commit: r.commitMin, Prepare: h.Checksum}
 	r.acked[h.Op%HeadersMax] = m
 	r.bus.SendToReplica(r.primaryIndex(), r.enc.PrepareOk(&m))

@@ -149,21 +149,25 @@ func (ctClock) Realtime() int64  { return 1_700_000_000_000_000_000 }
 
 // ctReplica is one replica of a cluster of three, and the log it has been fed.
 type ctReplica struct {
-	t      *testing.T
-	r      *Replica
-	bus    *ctBus
-	enc    *Encoder
-	heads  []PrepareHeader // by op: the chain fed to the replica
-	commit Op              // the last op a commit message named
+	t       *testing.T
+	r       *Replica
+	bus     *ctBus
+	enc     *Encoder
+	heads   []PrepareHeader // by op: the chain fed to the replica
+	commit  Op              // the last op a commit message named
+	storage *memStorage     // its writes complete after every message
 }
 
 func ctNewReplica(t *testing.T, index ReplicaIndex, clientTableMax int) *ctReplica {
 	config := DefaultConfig(ctCluster, 3)
 	config.ClientTableMax = clientTableMax
 	bus := &ctBus{}
-	r := NewReplica(config, index, NewKV(), bus, ctClock{}, entropy.FromSeed(1).Stream("ct"), false)
+	storage := newMemStorage()
+	r := NewReplica(config, index, NewKV(), bus, ctClock{}, entropy.FromSeed(1).Stream("ct"), storage, false)
+	storage.step(r)
 	root, _ := RootPrepare(ctCluster)
-	return &ctReplica{t: t, r: r, bus: bus, enc: NewEncoder(ctCluster), heads: []PrepareHeader{root}}
+	return &ctReplica{t: t, r: r, bus: bus, enc: NewEncoder(ctCluster), heads: []PrepareHeader{root},
+		storage: storage}
 }
 
 // receive hands a message to the replica, which must decode it.
@@ -171,6 +175,7 @@ func (c *ctReplica) receive(message []byte) {
 	c.t.Helper()
 	invalid := c.r.Stats().Invalid
 	c.r.Receive(message)
+	c.storage.step(c.r)
 	if c.r.Stats().Invalid != invalid {
 		c.t.Fatalf("replica %d rejected a message the test built", c.r.Index())
 	}

@@ -6,10 +6,11 @@
 //
 // Driving a replica:
 //
-//	r := core.NewReplica(config, index, core.NewKV(), bus, clock, rand, recovering)
+//	r := core.NewReplica(config, index, core.NewKV(), bus, clock, rand, storage, recovering)
 //	for {
 //		// once per tick:                 r.Tick()
 //		// for each message that arrives: r.Receive(bytes)
+//		// for each IO that completes:    r.Completed(id, write, data, failed)
 //	}
 //
 // The pieces, and where they live:
@@ -27,6 +28,10 @@
 //     registered through the log: exactly-once) and the state machine.
 //   - viewchange.go, viewchange_primary.go: view changes (VRR §4.2) with a bounded window
 //     of headers per do_view_change, and truncation of an op only on a nack quorum.
+//   - storage.go, root.go, durability.go: the disk (sans-IO, like the bus), the durable
+//     root, and the write path: the journal and the root go to disk, and every
+//     acknowledgement (prepare_ok, the primary's own, do_view_change, start_view) waits
+//     for the writes it rests on. Nothing is read back yet.
 //   - recovery.go: a replica that lost its state recovers it from a quorum (VRR §4.3).
 //   - client.go: one request at a time, retries with backoff, broadcast when in doubt.
 //   - statemachine.go, kv.go: the StateMachine interface and the reference key-value store.

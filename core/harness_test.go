@@ -27,8 +27,9 @@ type harness struct {
 	seed    uint64
 	decoder *Decoder
 
-	replicas []*Replica // nil while crashed
-	lives    []int      // how many times each replica has been started
+	replicas []*Replica    // nil while crashed
+	storages []*memStorage // by replica, kept across crashes; writes complete each step
+	lives    []int         // how many times each replica has been started
 	clocks   []*harnessClock
 	machines []*KV
 	clients  []*Client
@@ -121,10 +122,15 @@ func newHarness(config Config, clients int, seed uint64) *harness {
 	h := &harness{config: config, seed: seed, decoder: NewDecoder(config.Cluster, config.Replicas)}
 	n := config.Replicas
 	h.replicas, h.lives = make([]*Replica, n), make([]int, n)
+	h.storages = make([]*memStorage, n)
+	for i := range h.storages {
+		h.storages[i] = newMemStorage()
+	}
 	h.clocks, h.machines = make([]*harnessClock, n), make([]*KV, n)
 	for i := 0; i < n; i++ {
 		h.clocks[i] = &harnessClock{}
 		h.start(i, false)
+		h.storages[i].step(h.replicas[i]) // the root of view 0, written before anything happens
 	}
 	h.replies = make([][]harnessReply, clients)
 	h.identities, h.generations = make(map[ClientID]harnessIdentity), make([]int, clients)
@@ -146,7 +152,7 @@ func (h *harness) start(i int, recovering bool) {
 	h.lives[i]++
 	bus := &harnessBus{h: h, source: i}
 	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.machines[i], bus, h.clocks[i], rand,
-		recovering)
+		h.storages[i], recovering)
 }
 
 func (h *harness) newClient(k int) *Client {
@@ -435,6 +441,7 @@ func (h *harness) crash(i int) int {
 		panic(fmt.Sprintf("harness: r%d is already down", i))
 	}
 	h.replicas[i] = nil
+	h.storages[i].crash()
 	return len(h.drop(-1, i, nil, 0))
 }
 
@@ -520,10 +527,12 @@ func (h *harness) state(i int) harnessReplicaState {
 		commitMin: r.commitMin}
 }
 
-// step runs f on replica i and prints what changed in it.
+// step runs f on replica i, then completes the writes that are due on its storage (what
+// they unblock is sent in the same step), and prints what changed in it.
 func (h *harness) step(i int, f func(r *Replica)) {
 	before := h.state(i)
 	f(h.replicas[i])
+	h.storages[i].step(h.replicas[i])
 	h.events(i, before, h.state(i))
 }
 

@@ -23,12 +23,27 @@ type journal struct {
 	size      Op               // ops with room; Invariant: op < size, size = len(chunks)·journalChunk
 	op        Op               // the head; Invariant: headers[op] is known
 	chainFrom Op               // Invariant: chainFrom ≤ op
+	// changed lists the ops whose entry changed since the replica last wrote the journal
+	// out (durability.go): duplicates allowed, drained after every event.
+	changed []Op
 }
 
 // journalEntry is what the log holds at one op.
 type journalEntry struct {
 	header  PrepareHeader // a zero Checksum means unknown
 	message []byte        // the whole prepare, nil when not held
+	// What of this entry is on disk (durability.go), reset whenever the header changes:
+	//	Invariant: headerDurable implies prepareDurable, and both are for header.Checksum.
+	prepareDurable bool // a write of the prepare with header.Checksum completed at its slot
+	headerDurable  bool // and then a write of its header sector holding that header
+}
+
+// durable reports whether the entry's prepare and header are both on disk: what an
+// acknowledgement of it waits for.
+func (e *journalEntry) durable() bool {
+	assert(!e.headerDurable || e.prepareDurable)
+	assert(!e.prepareDurable || !e.header.Checksum.IsZero())
+	return e.headerDurable
 }
 
 const journalChunk = 1024
@@ -40,6 +55,7 @@ func newJournal(root PrepareHeader, rootMessage []byte) *journal {
 	j := &journal{}
 	j.grow(0)
 	*j.entry(0) = journalEntry{header: root, message: rootMessage}
+	j.changed = append(j.changed, 0)
 	assert(j.op == 0 && j.chainFrom == 0 && j.known(0))
 	return j
 }
@@ -119,12 +135,14 @@ func (j *journal) set(h *PrepareHeader, message []byte) {
 	j.grow(h.Op)
 	e := j.entry(h.Op)
 	if e.header.Checksum != h.Checksum {
-		e.message = nil
+		// Another prepare: nothing of what the disk holds at this slot is its.
+		e.message, e.prepareDurable, e.headerDurable = nil, false, false
 	}
 	e.header = *h
 	if message != nil {
 		e.message = append([]byte(nil), message...)
 	}
+	j.changed = append(j.changed, h.Op)
 }
 
 // truncate forgets everything above op. Executed ops must never be truncated; the caller
@@ -133,6 +151,7 @@ func (j *journal) truncate(op Op) {
 	assert(op <= j.op) // only ever shortens the log
 	for n := op + 1; n <= j.op && n < j.size; n++ {
 		*j.entry(n) = journalEntry{}
+		j.changed = append(j.changed, n)
 	}
 	if j.op > op {
 		j.op = op
@@ -240,6 +259,7 @@ func (j *journal) extendChain(commitMin Op) {
 					below, e.header.Checksum, j.chainFrom, parent))
 			}
 			*e = journalEntry{}
+			j.changed = append(j.changed, below)
 			return
 		}
 		j.chainFrom = below
@@ -288,12 +308,14 @@ func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) 
 			return false
 		}
 		e.message = append([]byte(nil), message...)
+		j.changed = append(j.changed, h.Op)
 		return true
 	}
 	if !j.acceptHeader(h, commitMin) {
 		return false
 	}
 	j.entry(h.Op).message = append([]byte(nil), message...)
+	j.changed = append(j.changed, h.Op)
 	assert(j.trusted(h.Op) && j.held(h.Op, h.Checksum))
 	return true
 }

@@ -86,7 +86,8 @@ func (r *Replica) primaryInvariants() {
 	assert(len(p.pipeline) <= r.config.PipelineMax && j.chainFrom <= r.commitMax)
 	if n := len(p.pipeline); n > 0 {
 		assert(p.pipeline[0].op == r.commitMax+1 && p.pipeline[n-1].op == j.op)
-		assert(p.pipeline[n-1].acks.has(r.index))
+		// The primary counts itself exactly when its copy is durable (durability.go).
+		assert(p.pipeline[n-1].acks.has(r.index) == r.ackable(j.op))
 		assert(p.pipeline[n-1].checksum == j.header(j.op).Checksum)
 	}
 	// Requests wait only for room in the pipeline, and only at a primary that has executed
@@ -258,7 +259,7 @@ func (r *Replica) prepare(batch []byte, count uint32) {
 	// acks for is the one the bytes sent carry.
 	assert(h.Commit < h.Op && getChecksum(message) == h.Checksum)
 	r.journal.appendHead(&h, message)
-	p.pipeline = append(p.pipeline, pipelineEntry{op: h.Op, checksum: h.Checksum, acks: replicaSet(0).with(r.index)})
+	p.pipeline = append(p.pipeline, pipelineEntry{op: h.Op, checksum: h.Checksum, acks: r.ownAck(h.Op)})
 	assert(r.journal.held(h.Op, h.Checksum) && len(p.pipeline) <= r.config.PipelineMax)
 	r.sendToOthers(message)
 }
@@ -274,9 +275,10 @@ func (r *Replica) retryPrepares() {
 		}
 		// The prepare resent is the one the acks are counted for, on the trusted chain.
 		assert(entry.op == r.commitMax+1+Op(n) && r.journal.trusted(entry.op))
-		assert(getChecksum(message) == entry.checksum && entry.acks.has(r.index))
+		assert(getChecksum(message) == entry.checksum)
+		assert(entry.acks.has(r.index) == r.ackable(entry.op))
 		for i := 0; i < r.config.Replicas; i++ {
-			if !entry.acks.has(ReplicaIndex(i)) {
+			if ReplicaIndex(i) != r.index && !entry.acks.has(ReplicaIndex(i)) {
 				r.bus.SendToReplica(ReplicaIndex(i), message)
 			}
 		}
@@ -305,7 +307,7 @@ func (r *Replica) onPrepareOk(m *PrepareOk) {
 	}
 	// What is counted: a backup's ack, in this view, of the prepare this primary holds at op,
 	// alongside the primary's own.
-	assert(entry.acks.has(r.index) && r.journal.held(m.Op, m.Prepare))
+	assert(entry.acks.has(r.index) == r.ackable(m.Op) && r.journal.held(m.Op, m.Prepare))
 	entry.acks = entry.acks.with(m.Replica)
 	assert(entry.acks.count() <= r.config.Replicas && entry.acks>>r.config.Replicas == 0)
 	r.commitPipeline()
@@ -324,7 +326,9 @@ func (r *Replica) commitPipeline() {
 	}
 	for len(p.pipeline) > 0 && p.pipeline[0].acks.count() >= quorum {
 		entry := p.pipeline[0]
-		if entry.op != r.commitMax+1 || !entry.acks.has(r.index) {
+		// The primary's own ack counts only once durable: a quorum of backups may commit
+		// without it, and it holds the prepare all the same.
+		if entry.op != r.commitMax+1 || entry.acks.has(r.index) != r.ackable(entry.op) {
 			panic(fmt.Sprintf("core: committing op %d after %d, acks %b", entry.op, r.commitMax, entry.acks))
 		}
 		if !r.journal.held(entry.op, entry.checksum) || !r.journal.trusted(entry.op) {

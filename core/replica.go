@@ -42,7 +42,9 @@ type Replica struct {
 	commitMin Op // executed
 	commitMax Op // known to be committed; commitMin ≤ commitMax
 
-	commitMaxChecksum Checksum // of the prepare at commitMax, when known from a commit
+	commitMaxChecksum Checksum     // of the prepare at commitMax, when known from a commit
+	root              rootState    // durable: every copy of it completed (durability.go)
+	disk              storageState // the writes in flight, and what they write
 	clients           *clientTable
 
 	primary    primaryState
@@ -84,11 +86,12 @@ type ReplicaStats struct {
 	Recoveries       uint64 // recoveries completed
 }
 
-// NewReplica builds replica index of a cluster. A replica that starts fresh joins view 0
-// with an empty log; one that restarts after losing its state (recovering) must first learn
-// the cluster's state from the others (VRR §4.3).
+// NewReplica builds replica index of a cluster, on its storage. A replica that starts fresh
+// joins view 0 with an empty log and writes its root; one that restarts after losing its
+// state (recovering) must first learn the cluster's state from the others (VRR §4.3).
+// Nothing is read back from storage yet.
 func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageBus, clock Clock,
-	rand *entropy.Rand, recovering bool) *Replica {
+	rand *entropy.Rand, storage Storage, recovering bool) *Replica {
 	if err := config.Validate(); err != nil {
 		panic(fmt.Sprintf("core: invalid config: %v", err))
 	}
@@ -98,6 +101,10 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	r := &Replica{config: config, index: index, bus: bus, clock: clock, rand: rand, sm: sm,
 		enc: newCheckedEncoder(&config, int(index)), dec: NewDecoder(config.Cluster, config.Replicas),
 		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas)}
+	if storage == nil {
+		panic("core: a replica needs storage")
+	}
+	r.disk.storage = storage
 	root, rootMessage := RootPrepare(config.Cluster)
 	r.journal = newJournal(root, rootMessage)
 	r.initTimeouts()
@@ -106,6 +113,7 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	} else {
 		r.becomeNormal(0)
 	}
+	r.flushStorage()
 	r.invariants()
 	return r
 }
@@ -150,6 +158,7 @@ func (r *Replica) Tick() {
 		r.timeoutLimit[i].tick()
 	}
 	r.onTimeouts()
+	r.flushStorage()
 	r.invariants()
 }
 
@@ -194,6 +203,7 @@ func (r *Replica) Receive(data []byte) {
 	r.received = data
 	r.dispatch(command)
 	r.received = nil
+	r.flushStorage()
 	r.invariants()
 }
 
@@ -295,6 +305,9 @@ func (r *Replica) invariants() {
 	j := r.journal
 	assert(r.logView <= r.view)
 	assert(r.commitMin <= r.commitMax)
+	// The disk is behind memory, never ahead; every change of the journal went to it.
+	assert(r.root.View <= r.view && r.root.LogView <= r.logView && len(j.changed) == 0)
+	assert(len(r.disk.ios) <= ioInflightMax)
 	// Executed ops stay in the log, held: no head and no truncation goes below them.
 	assert(r.commitMin <= j.op && j.op < j.size && j.chainFrom <= j.op)
 	assert(j.held(r.commitMin, j.header(r.commitMin).Checksum))

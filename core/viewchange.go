@@ -224,6 +224,9 @@ func (r *Replica) sendDoViewChange() {
 	// Sent only while changing views, once a view-change quorum has asked for this view.
 	assert(r.status == StatusViewChange && r.logView < r.view)
 	assert(r.viewChange.dvcSent && r.viewChange.svcFrom.count() >= r.config.QuorumViewChange())
+	if r.root.View != r.view || r.root.LogView != r.logView {
+		return // the view and log view it claims are not durable: the root's write sends it
+	}
 	m := r.ownDoViewChange()
 	if r.primaryIndex() == r.index {
 		r.recordDoViewChange(&m)
@@ -290,6 +293,9 @@ func (r *Replica) sendStartView(target ReplicaIndex, nonce uint64) {
 	assert(r.status == StatusNormal && r.isPrimary() && r.logView == r.view)
 	assert(target != r.index && int(target) < r.config.Replicas)
 	assert(r.commitMax <= r.journal.op)
+	if !r.rootNormal() {
+		return // not normal in this view on disk yet: the root's write sends it to everyone
+	}
 	m := StartView{Replica: r.index, View: r.view, Op: r.journal.op, Commit: r.commitMax,
 		Nonce: nonce, Headers: r.window()}
 	r.bus.SendToReplica(target, r.enc.StartView(&m))

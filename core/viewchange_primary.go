@@ -215,7 +215,7 @@ func (r *Replica) startViewAsPrimary() {
 			panic(fmt.Sprintf("core: view %d starts without op %d", r.view, op))
 		}
 		r.primary.pipeline = append(r.primary.pipeline,
-			pipelineEntry{op: op, checksum: j.header(op).Checksum, acks: replicaSet(0).with(r.index)})
+			pipelineEntry{op: op, checksum: j.header(op).Checksum, acks: r.ownAck(op)})
 		r.noteInflight(op)
 	}
 	r.primary.timestampLast = max(r.primary.timestampLast, j.header(j.op).Timestamp)

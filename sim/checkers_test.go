@@ -331,10 +331,11 @@ func TestAckTakenBackIsCaught(t *testing.T) {
 		w.kernel.config.Start = func(env *Env) Node {
 			n := start(env)
 			if i := int(env.Process); i == plantOn && env.Life > 0 {
+				// It replaces the replica start built, whose writes are dropped unheard.
+				w.disk(i).Crash()
 				r := core.NewReplica(w.config, core.ReplicaIndex(i), w.newStateMachine(i),
-					&bus{env: env, world: w}, env, env.Rand, false)
-				w.replicas[i] = r
-				return replicaNode{replica: r}
+					&bus{env: env, world: w}, env, env.Rand, w.disk(i), false)
+				return w.replicaNode(i, r)
 			}
 			return n
 		}

@@ -69,6 +69,9 @@ type KernelConfig struct {
 	// Healthy reports whether a running replica counts towards progress (a replica that is
 	// still recovering its state does not). Nil: every running replica does.
 	Healthy func(p simnet.Process) bool
+	// Crashed hears that a process crashed, after its node is gone (a replica's disk loses
+	// its writes in flight). Nil: nothing to tell.
+	Crashed func(p simnet.Process)
 }
 
 // Kernel is the simulated world without the system under test: time, the network, clocks,

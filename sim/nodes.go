@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // bus is a process's core.MessageBus: replicas are processes 0..R-1, clients are found by
@@ -25,11 +28,59 @@ func (b *bus) SendToClient(client core.ClientID, message []byte) {
 	}
 }
 
-// replicaNode drives a core replica as a kernel node.
-type replicaNode struct{ replica *core.Replica }
+// replicaNode drives a core replica and its disk as a kernel node: each tick of the
+// process (not while it is crashed or paused) ticks the disk first, which hands the
+// replica every completion due, then the replica.
+type replicaNode struct {
+	replica *core.Replica
+	disk    *simstorage.Disk
+	deliver func(simstorage.Completion)
+}
 
-func (n replicaNode) Tick()                                 { n.replica.Tick() }
+func (n replicaNode) Tick() {
+	n.disk.Tick(n.deliver)
+	n.replica.Tick()
+}
+
 func (n replicaNode) Receive(_ simnet.Process, data []byte) { n.replica.Receive(data) }
+
+// storageOptions is every replica's disk until the storage knobs land: no faults, and a
+// small write latency so that acknowledgements really wait for their writes. Placeholders
+// for knobs drawn per seed (shared/design/faults.md, "Storage").
+var storageOptions = simstorage.Options{
+	ReadLatencyMinTicks: 1, ReadLatencyMeanTicks: 3,
+	WriteLatencyMinTicks: 1, WriteLatencyMeanTicks: 3,
+}
+
+// disk returns replica index's disk, made at its first start and kept across its crashes
+// and restarts; the atlas is drawn once, from the "storage" stream, for every disk.
+func (w *World) disk(index int) *simstorage.Disk {
+	if w.disks == nil {
+		w.disks = make([]*simstorage.Disk, w.options.Replicas)
+		w.atlas = simstorage.NewAtlas(w.entropy.Stream("storage"), w.options.Replicas,
+			w.config.QuorumReplication(), w.config.Layout())
+	}
+	if w.disks[index] == nil {
+		w.disks[index] = simstorage.New(w.config.Layout(), storageOptions,
+			w.entropy.Stream(fmt.Sprintf("storage.%d", index)), w.atlas, index)
+	}
+	return w.disks[index]
+}
+
+// replicaNode makes the node of a replica just built on its disk.
+func (w *World) replicaNode(index int, replica *core.Replica) replicaNode {
+	w.replicas[index] = replica
+	deliver := func(c simstorage.Completion) { replica.Completed(c.ID, c.Write, c.Data, c.Error) }
+	return replicaNode{replica: replica, disk: w.disk(index), deliver: deliver}
+}
+
+// crashed is the kernel's word that a process crashed: a replica's writes in flight are
+// lost or torn (nothing reads them back yet).
+func (w *World) crashed(p simnet.Process) {
+	if int(p) < w.options.Replicas {
+		w.disk(int(p)).Crash()
+	}
+}
 
 // clientNode drives a core client as a kernel node.
 type clientNode struct{ client *core.Client }
@@ -37,19 +88,19 @@ type clientNode struct{ client *core.Client }
 func (n clientNode) Tick()                                 { n.client.Tick() }
 func (n clientNode) Receive(_ simnet.Process, data []byte) { n.client.Receive(data) }
 
-// start builds the node of a process: a replica (recovering when it restarts, since until
-// storage lands a restart loses everything) or a client with its workload slot.
+// start builds the node of a process: a replica on its disk (recovering when it restarts,
+// since until the read path lands a restart reads nothing back) or a client with its
+// workload slot.
 func (w *World) start(env *Env) Node {
 	b := &bus{env: env, world: w}
 	if int(env.Process) < w.options.Replicas {
 		index := int(env.Process)
 		replica := core.NewReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
-			env.Rand, env.Life > 0)
-		w.replicas[index] = replica
+			env.Rand, w.disk(index), env.Life > 0)
 		if env.Life > 0 {
 			w.commits.Restarted(index)
 		}
-		return replicaNode{replica: replica}
+		return w.replicaNode(index, replica)
 	}
 	slot := int(env.Process) - w.options.Replicas
 	ids := 0

@@ -107,6 +107,9 @@ func (k *Kernel) Crash(target simnet.Process) {
 	}
 	p.state, p.since, p.node = StateCrashed, k.now, nil
 	k.net.SetDown(target, true)
+	if k.config.Crashed != nil {
+		k.config.Crashed(target)
+	}
 	k.stats.Crashes++
 	k.trace.Record(k.now, TraceCrash, uint64(target))
 	if k.trace.Writing() {

@@ -9,6 +9,7 @@ import (
 	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // World is one simulated VSR cluster: replicas and clients on the kernel, the workload, and
@@ -21,7 +22,9 @@ type World struct {
 	trace   *Trace
 	verbose io.Writer
 
-	replicas      []*core.Replica // by index; the latest incarnation
+	replicas      []*core.Replica    // by index; the latest incarnation
+	disks         []*simstorage.Disk // by index, kept across restarts (nodes.go)
+	atlas         *simstorage.Atlas
 	clientProcess map[core.ClientID]simnet.Process
 	workload      *workload
 	commits       *checker.Commits
@@ -85,7 +88,7 @@ func newWorld(options Options, factory entropy.Factory, trace *Trace, config *Ru
 	w.initCheckers()
 	w.workload = newWorkload(w, factory.Stream("workload"))
 	w.kernel = NewKernel(KernelConfig{Options: &w.options, Entropy: factory, Trace: trace,
-		Start: w.start, Healthy: w.healthy})
+		Start: w.start, Healthy: w.healthy, Crashed: w.crashed})
 	return w
 }
 

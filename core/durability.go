@@ -1,0 +1,387 @@
+package core
+
+import "fmt"
+
+// The write path: what a replica keeps on its Storage, and when it counts as durable.
+//
+// Journal: whenever an entry changes (journal.changed), the prepare it holds is written to
+// its slot of ZonePrepares; once that write completes, the header sector of ZoneHeaders
+// holding its header is written. A header sector holds only headers whose prepare is on
+// disk, so a crash between the two writes leaves a prepare without its header, never a
+// header without its prepare: recognisable at start-up. One write at a time per prepare
+// slot and per header sector (the disk lands overlapping writes in completion order);
+// what changes meanwhile is written when the write in flight completes.
+//
+// Root: r.root is the state all RootCopies copies of which completed; a write of the root
+// writes the copies one after the other, each after the one before completed, and a new
+// write starts when the view or the log view moved past what is durable.
+//
+// Gating: a replica acknowledges an op (a backup's prepare_ok, the primary's own count)
+// only once its entry is durable and the durable root says it is normal in this view;
+// a do_view_change leaves only once the root holds its view and log view; a start_view
+// only once the root holds the view as view and log view. What waits is sent from
+// Completed, when the write it waited for completes (durabilityChanged).
+
+// headersPerSector is how many journal headers a sector of ZoneHeaders holds.
+const headersPerSector = SectorSize / HeaderSize
+
+// ioInflightMax bounds the IOs a replica has in flight: a root copy, a header sector per
+// sector changed and a prepare per slot changed since the last completions.
+const ioInflightMax = 1 << 16
+
+// ioKind is what an IO in flight writes.
+type ioKind uint8
+
+const (
+	ioRootCopy ioKind = iota + 1
+	ioPrepare
+	ioHeaders
+)
+
+// ioRecord is one IO in flight and what it writes.
+type ioRecord struct {
+	id       IO
+	kind     ioKind
+	op       Op       // ioPrepare: the op; ioHeaders: the first op of the sector
+	checksum Checksum // ioPrepare: the prepare's
+	copy     int      // ioRootCopy: which copy
+	sequence uint64   // ioRootCopy: of the root state being written
+	// ioHeaders: the checksum of the header written in each slot, zero for none.
+	headers [headersPerSector]Checksum
+}
+
+// storageState is a replica's side of its disk.
+type storageState struct {
+	storage Storage
+	ioLast  IO         // the last identity issued: the next is one above, never 0
+	ios     []ioRecord // in flight, looked up by identity
+	sectors []headerSector
+	buffer  []byte // scratch for what a write carries; the storage copies it
+
+	rootWriting rootState // the state being written, Sequence 0 when no write is
+	rootCopy    int       // the copy of rootWriting in flight
+}
+
+// headerSector is what the replica last asked to be written to one sector of ZoneHeaders.
+type headerSector struct {
+	issued  [headersPerSector]Checksum // by slot, zero for none
+	writing bool                       // a write of it is in flight
+}
+
+// Completed reports that the IO id completed: the driver calls it for every read or write
+// the replica issued, from its loop (never from inside Read or Write). A write's data is
+// nil; failed is a read's I/O error.
+func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
+	assert(r.received == nil) // not from inside Receive
+	assert(id != 0 && id <= r.disk.ioLast)
+	// Nothing is read back yet: every IO is a write, and a write never fails.
+	if !write || failed || data != nil {
+		panic(fmt.Sprintf("core: replica %d: IO %d completed as a read (write %v, failed %v)",
+			r.index, id, write, failed))
+	}
+	io := r.takeIO(id)
+	rootDone := false
+	switch io.kind {
+	case ioRootCopy:
+		rootDone = r.completedRoot(&io)
+	case ioPrepare:
+		r.completedPrepare(&io)
+	case ioHeaders:
+		r.completedHeaders(&io)
+	default:
+		panic(fmt.Sprintf("core: IO %d of kind %d", id, io.kind))
+	}
+	r.durabilityChanged(rootDone)
+	r.flushStorage()
+	r.invariants()
+}
+
+// issueIO records an IO in flight and returns its identity.
+func (r *Replica) issueIO(io ioRecord) IO {
+	d := &r.disk
+	if len(d.ios) >= ioInflightMax {
+		panic(fmt.Sprintf("core: replica %d has %d IOs in flight", r.index, len(d.ios)))
+	}
+	d.ioLast++
+	io.id = d.ioLast
+	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeaders)
+	d.ios = append(d.ios, io)
+	return io.id
+}
+
+// takeIO removes the IO id from the table and returns it.
+func (r *Replica) takeIO(id IO) ioRecord {
+	d := &r.disk
+	for i := range d.ios {
+		if d.ios[i].id == id {
+			io := d.ios[i]
+			last := len(d.ios) - 1
+			d.ios[i] = d.ios[last]
+			d.ios = d.ios[:last]
+			assert(io.id == id)
+			return io
+		}
+	}
+	panic(fmt.Sprintf("core: replica %d: IO %d completed, not in flight", r.index, id))
+}
+
+// prepareWriting reports whether a write of op's prepare slot is in flight.
+func (r *Replica) prepareWriting(op Op) bool {
+	assert(op < r.journal.size)
+	for i := range r.disk.ios {
+		if io := &r.disk.ios[i]; io.kind == ioPrepare && io.op == op {
+			return true
+		}
+	}
+	return false
+}
+
+// flushStorage writes out what changed in this event: the journal entries that changed,
+// and the root when the view or the log view moved. Called at the end of every event.
+func (r *Replica) flushStorage() {
+	j := r.journal
+	for _, op := range j.changed {
+		assert(op < j.size)
+		r.writePrepare(op)
+		r.writeHeaders(uint64(op) / headersPerSector)
+	}
+	j.changed = j.changed[:0]
+	r.writeRoot()
+	assert(len(j.changed) == 0)
+}
+
+// writePrepare writes the prepare held at op to its slot, unless it is on disk already or
+// a write of the slot is in flight (its completion writes again what changed).
+func (r *Replica) writePrepare(op Op) {
+	e := r.journal.entry(op)
+	if e.message == nil || e.prepareDurable || r.prepareWriting(op) {
+		return
+	}
+	if op >= Op(r.config.journalSlots()) {
+		panic(fmt.Sprintf("core: op %d beyond the journal's %d slots", op, r.config.journalSlots()))
+	}
+	// The bytes are the prepare of this op with this checksum: the slot proves itself.
+	assert(len(e.message) == int(e.header.Size) && getChecksum(e.message) == e.header.Checksum)
+	slotBytes := r.config.slotSectors() * SectorSize
+	size := (len(e.message) + SectorSize - 1) / SectorSize * SectorSize
+	assert(uint64(size) <= slotBytes)
+	b := r.scratch(size)
+	copy(b, e.message)
+	id := r.issueIO(ioRecord{kind: ioPrepare, op: op, checksum: e.header.Checksum})
+	r.disk.storage.Write(id, ZonePrepares, uint64(op)*slotBytes, b)
+}
+
+// scratch returns the write buffer, zeroed, size bytes long.
+func (r *Replica) scratch(size int) []byte {
+	assert(size > 0 && size%SectorSize == 0)
+	d := &r.disk
+	if cap(d.buffer) < size {
+		d.buffer = make([]byte, size)
+	}
+	b := d.buffer[:size]
+	clear(b)
+	assert(len(b) == size)
+	return b
+}
+
+// sectorHeaders is what sector s of ZoneHeaders should hold: the header of each op whose
+// prepare is on disk, zero for the others.
+func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
+	j := r.journal
+	var want [headersPerSector]Checksum
+	first := Op(s * headersPerSector)
+	for k := range want {
+		op := first + Op(k)
+		if op >= j.size {
+			break
+		}
+		if e := j.entry(op); e.prepareDurable {
+			assert(!e.header.Checksum.IsZero() && e.header.Op == op)
+			want[k] = e.header.Checksum
+		}
+	}
+	assert(first < j.size)
+	return want
+}
+
+// writeHeaders writes sector s of ZoneHeaders if what it should hold is not what was last
+// written there, and no write of it is in flight.
+func (r *Replica) writeHeaders(s uint64) {
+	d := &r.disk
+	for uint64(len(d.sectors)) <= s {
+		d.sectors = append(d.sectors, headerSector{})
+	}
+	sector := &d.sectors[s]
+	if sector.writing {
+		return
+	}
+	want := r.sectorHeaders(s)
+	if want == sector.issued {
+		return
+	}
+	b := r.scratch(SectorSize)
+	first := Op(s * headersPerSector)
+	for k := range want {
+		if want[k].IsZero() {
+			continue
+		}
+		h := r.journal.header(first + Op(k))
+		var w wire
+		h.toWire(&w, r.config.Cluster)
+		chunk := b[k*HeaderSize : (k+1)*HeaderSize]
+		w.write(chunk)
+		// Laid out again from its fields, the header verifies: the bytes the prepare began with.
+		assert(checksumOf(chunk[16:]) == want[k])
+	}
+	sector.issued, sector.writing = want, true
+	id := r.issueIO(ioRecord{kind: ioHeaders, op: first, headers: want})
+	d.storage.Write(id, ZoneHeaders, s*SectorSize, b)
+}
+
+// completedPrepare notes a prepare on disk, if the entry still holds that prepare, and
+// writes its header sector; otherwise the slot is written again with what it now holds.
+func (r *Replica) completedPrepare(io *ioRecord) {
+	assert(io.kind == ioPrepare && !io.checksum.IsZero())
+	assert(!r.prepareWriting(io.op)) // one write of a slot at a time
+	e := r.journal.entry(io.op)
+	if e.header.Checksum == io.checksum {
+		// Replaced meanwhile and back again would have reset it: one write was in flight.
+		assert(!e.prepareDurable && !e.headerDurable)
+		e.prepareDurable = true
+	}
+	r.writePrepare(io.op)
+	r.writeHeaders(uint64(io.op) / headersPerSector)
+}
+
+// completedHeaders notes the headers of a sector on disk, for every entry that still holds
+// the header written and whose prepare is on disk, and writes the sector again if it
+// changed meanwhile.
+func (r *Replica) completedHeaders(io *ioRecord) {
+	assert(io.kind == ioHeaders && io.op%headersPerSector == 0)
+	s := uint64(io.op) / headersPerSector
+	sector := &r.disk.sectors[s]
+	assert(sector.writing)
+	sector.writing = false
+	for k, checksum := range io.headers {
+		if checksum.IsZero() {
+			continue
+		}
+		e := r.journal.entry(io.op + Op(k))
+		if e.header.Checksum == checksum && e.prepareDurable {
+			e.headerDurable = true
+		}
+	}
+	r.writeHeaders(s)
+}
+
+// writeRoot starts a write of the root when the view or the log view is not what is
+// durable, unless a write is in flight (its completion starts the next). A recovering
+// replica has no view to keep yet.
+func (r *Replica) writeRoot() {
+	d := &r.disk
+	if d.rootWriting.Sequence != 0 || r.status == StatusRecovering {
+		return
+	}
+	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView {
+		return
+	}
+	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
+	d.rootWriting = rootState{Sequence: r.root.Sequence + 1, View: r.view, LogView: r.logView,
+		Commit: r.commitMax}
+	d.rootCopy = 0
+	r.writeRootCopy()
+}
+
+// writeRootCopy writes the copy rootCopy of the root being written.
+func (r *Replica) writeRootCopy() {
+	d := &r.disk
+	assert(d.rootWriting.Sequence == r.root.Sequence+1)
+	assert(d.rootCopy >= 0 && d.rootCopy < RootCopies)
+	b := encodeRoot(r.config.Cluster, r.index, d.rootCopy, &d.rootWriting)
+	id := r.issueIO(ioRecord{kind: ioRootCopy, copy: d.rootCopy, sequence: d.rootWriting.Sequence})
+	d.storage.Write(id, ZoneRoot, uint64(d.rootCopy)*SectorSize, b)
+}
+
+// completedRoot moves the root write on to its next copy, and reports whether it wrote its
+// last: the root is durable at the state written.
+func (r *Replica) completedRoot(io *ioRecord) bool {
+	d := &r.disk
+	// Copies are written one at a time, in order, of the state being written.
+	assert(io.kind == ioRootCopy && io.sequence == d.rootWriting.Sequence)
+	assert(io.copy == d.rootCopy)
+	d.rootCopy++
+	if d.rootCopy < RootCopies {
+		r.writeRootCopy()
+		return false
+	}
+	r.root, d.rootWriting, d.rootCopy = d.rootWriting, rootState{}, 0
+	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
+	return true
+}
+
+// rootNormal reports whether the durable root says this replica is normal in its view.
+func (r *Replica) rootNormal() bool {
+	assert(r.root.View <= r.view)
+	return r.root.View == r.view && r.root.LogView == r.view
+}
+
+// ackable reports whether this replica may acknowledge the prepare it holds at op: its
+// entry is durable, and the disk says the replica is normal in this view.
+func (r *Replica) ackable(op Op) bool {
+	assert(op > 0 && op <= r.journal.op)
+	return r.rootNormal() && r.journal.entry(op).durable()
+}
+
+// durabilityChanged sends what waited for a write that completed: a backup's prepare_oks,
+// the primary's own acknowledgements (and the commits they complete), the start_views
+// of a view whose root became durable, a do_view_change.
+func (r *Replica) durabilityChanged(rootDone bool) {
+	switch {
+	case r.status == StatusNormal && !r.isPrimary():
+		r.sendPrepareOks()
+	case r.status == StatusNormal:
+		r.ackOwn()
+		// View 0 starts everywhere at once: no start_view is waited for.
+		if rootDone && r.rootNormal() && r.view > 0 {
+			assert(r.logView == r.view)
+			for i := 0; i < r.config.Replicas; i++ {
+				if ReplicaIndex(i) != r.index {
+					r.sendStartView(ReplicaIndex(i), 0)
+				}
+			}
+		}
+	case r.status == StatusViewChange:
+		if rootDone && r.viewChange.dvcSent && r.root.View == r.view && r.root.LogView == r.logView {
+			r.sendDoViewChange()
+		}
+	}
+}
+
+// ackOwn counts the primary's own acknowledgement of every op of its pipeline that became
+// durable, and commits what that completes.
+func (r *Replica) ackOwn() {
+	p := &r.primary
+	assert(r.status == StatusNormal && r.isPrimary())
+	acked := false
+	for i := range p.pipeline {
+		entry := &p.pipeline[i]
+		if !entry.acks.has(r.index) && r.ackable(entry.op) {
+			assert(r.journal.held(entry.op, entry.checksum))
+			entry.acks = entry.acks.with(r.index)
+			acked = true
+		}
+	}
+	if acked {
+		r.commitPipeline()
+	}
+}
+
+// ownAck is the primary's acknowledgement of an op it puts in its pipeline: itself, once
+// its copy is durable.
+func (r *Replica) ownAck(op Op) replicaSet {
+	assert(r.status == StatusNormal && r.isPrimary())
+	if r.ackable(op) {
+		return replicaSet(0).with(r.index)
+	}
+	return 0
+}
