@@ -297,7 +297,7 @@ func (r *Replica) writeRootCopy() {
 	d := &r.disk
 	assert(d.rootWriting.Sequence == r.root.Sequence+1)
 	assert(d.rootCopy >= 0 && d.rootCopy < RootCopies)
-	b := encodeRoot(r.config.Cluster, r.index, d.rootCopy, &d.rootWriting)
+	b := encodeRootInto(r.scratch(SectorSize), r.config.Cluster, r.index, d.rootCopy, &d.rootWriting)
 	id := r.issueIO(ioRecord{kind: ioRootCopy, copy: d.rootCopy, sequence: d.rootWriting.Sequence})
 	d.storage.Write(id, ZoneRoot, uint64(d.rootCopy)*SectorSize, b)
 }

@@ -57,9 +57,14 @@ const (
 
 // encodeRoot lays out copy number copy of a root state, one sector.
 func encodeRoot(cluster uint64, replica ReplicaIndex, copy int, s *rootState) []byte {
-	assert(copy >= 0 && copy < RootCopies)
+	return encodeRootInto(make([]byte, SectorSize), cluster, replica, copy, s)
+}
+
+// encodeRootInto is encodeRoot into b, a sector, which it overwrites whole and returns.
+func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s *rootState) []byte {
+	assert(copy >= 0 && copy < RootCopies && len(b) == SectorSize)
 	assert(s.Sequence > 0 && s.LogView <= s.View)
-	b := make([]byte, SectorSize)
+	clear(b)
 	le := binary.LittleEndian
 	le.PutUint64(b[rootClusterAt:], cluster)
 	b[rootReplicaAt], b[rootCopyAt] = byte(replica), byte(copy)
