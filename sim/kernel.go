@@ -88,7 +88,8 @@ type Kernel struct {
 	calm    bool // the liveness phase: no new process faults
 	// Primaries replicas recovered from in this tick (Recovered), for the fault step.
 	recoveredFrom []simnet.Process
-	jumps         []simclock.Tick // ticks at which some wall clock steps, to trace them
+	votedFrom     []simnet.Process // replicas that just sent a do_view_change (Voted)
+	jumps         []simclock.Tick  // ticks at which some wall clock steps, to trace them
 
 	deliverFunc func(source, target simnet.Process, data []byte)
 }
@@ -99,8 +100,11 @@ type ProcessStats struct {
 	// Crashes of a primary as a replica recovered from it (crashAfterRecoveryProbability),
 	// counted in Crashes too.
 	CrashesAfterRecovery uint64 `json:"crashes_after_recovery"`
-	Restarts             uint64 `json:"restarts"`
-	Pauses               uint64 `json:"pauses"`
+	// Crashes of a replica right after it sent a do_view_change (crashAfterVoteProbability),
+	// counted in Crashes too.
+	CrashesAfterVote uint64 `json:"crashes_after_vote"`
+	Restarts         uint64 `json:"restarts"`
+	Pauses           uint64 `json:"pauses"`
 }
 
 // NewKernel builds the world's processes and starts them.

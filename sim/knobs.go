@@ -198,6 +198,8 @@ func (o *Options) knobs() []knob {
 		uintKnob("pauseMeanTicks", "mean length of a pause", classPause, &o.PauseMeanTicks, 1<<20, 0, 1000),
 		lateKnob(ratioKnob("crashAfterRecoveryProbability", "the primary crashes as a replica recovers from it",
 			classCrash, &o.CrashAfterRecoveryProbability, 100, 0, 100)),
+		lateKnob(ratioKnob("crashAfterVoteProbability", "a replica crashes as it sends a do_view_change",
+			classCrash, &o.CrashAfterVoteProbability, 100, 0, 50)),
 	}
 	return list
 }

@@ -19,6 +19,9 @@ func (b *bus) SendToReplica(replica core.ReplicaIndex, message []byte) {
 	if sender := int(b.env.Process); sender < len(b.world.replicas) && !b.world.unchecked {
 		b.world.checkSent(sender, message)
 	}
+	if int(b.env.Process) < b.world.options.Replicas && core.PeekCommand(message) == core.CommandDoViewChange {
+		b.world.kernel.Voted(b.env.Process)
+	}
 	b.env.Send(simnet.Process(replica), message)
 }
 

@@ -69,6 +69,7 @@ type Options struct {
 	// The primary crashes the moment a replica has recovered its state from it: the
 	// recovered replica may have acked ops it now holds only the headers of (processes.go).
 	CrashAfterRecoveryProbability entropy.Ratio
+	CrashAfterVoteProbability     entropy.Ratio
 }
 
 // Validate reports the first knob out of range, by name.

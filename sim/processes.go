@@ -67,7 +67,19 @@ func (k *Kernel) Recovered(primary simnet.Process) {
 	}
 }
 
-// crashAfterRecoveries runs the crashes Recovered asked for.
+// Voted tells the scheduler that a replica has just sent a do_view_change. With
+// crashAfterVoteProbability it then crashes, in this tick's fault step: its vote may carry
+// the only header of an op whose prepare only it holds (a primary's op that no backup
+// received), so the new primary's best log names an op nobody it can reach holds, and the
+// view change must prove it uncommitted by a nack quorum and truncate it, or never finish.
+// A crash at an adversarial moment, within the stop budget.
+func (k *Kernel) Voted(replica simnet.Process) {
+	if !k.calm && !k.options.CrashAfterVoteProbability.IsZero() {
+		k.votedFrom = append(k.votedFrom, replica)
+	}
+}
+
+// crashAfterRecoveries runs the crashes Recovered and Voted asked for.
 func (k *Kernel) crashAfterRecoveries() {
 	for _, primary := range k.recoveredFrom {
 		if k.procs[primary].state == StateUp && k.faults.Chance(k.options.CrashAfterRecoveryProbability) &&
@@ -77,6 +89,14 @@ func (k *Kernel) crashAfterRecoveries() {
 		}
 	}
 	k.recoveredFrom = k.recoveredFrom[:0]
+	for _, voter := range k.votedFrom {
+		if k.procs[voter].state == StateUp && k.faults.Chance(k.options.CrashAfterVoteProbability) &&
+			k.canStop() {
+			k.Crash(voter)
+			k.stats.CrashesAfterVote++
+		}
+	}
+	k.votedFrom = k.votedFrom[:0]
 }
 
 // stopBudget is how many replicas may be stopped at once: f, the faults a cluster of this

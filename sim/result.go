@@ -78,6 +78,7 @@ type Stats struct {
 	ViewChanges          uint64       `json:"view_changes"`
 	Crashes              uint64       `json:"crashes"`
 	CrashesAfterRecovery uint64       `json:"crashes_after_recovery"` // of them, as a replica recovered
+	CrashesAfterVote     uint64       `json:"crashes_after_vote"`     // of them, right after a do_view_change
 	Restarts             uint64       `json:"restarts"`
 	Pauses               uint64       `json:"pauses"`
 	Recoveries           uint64       `json:"recoveries"`

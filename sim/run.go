@@ -168,6 +168,7 @@ func (w *World) fillStats(result *Result) {
 	ps := w.kernel.Stats()
 	s.Crashes, s.Restarts, s.Pauses = ps.Crashes, ps.Restarts, ps.Pauses
 	s.CrashesAfterRecovery = ps.CrashesAfterRecovery
+	s.CrashesAfterVote = ps.CrashesAfterVote
 	s.Network = w.kernel.Network().Stats()
 	s.Clock = w.kernel.ClockStats()
 	result.Stats = s
