@@ -86,6 +86,19 @@ func (d *Disk) InFlight() int {
 	return d.queue.len()
 }
 
+// WritesInFlight counts the writes issued and not yet completed: what a crash now would
+// tear or lose. The scheduler crashes a replica more often while it has some.
+func (d *Disk) WritesInFlight() int {
+	n := 0
+	for i := range d.queue.heap {
+		if d.queue.heap[i].write {
+			n++
+		}
+	}
+	assert(n <= d.InFlight())
+	return n
+}
+
 // StoredSectors counts the sectors that hold written bytes: what the disk costs.
 func (d *Disk) StoredSectors() int {
 	n := d.sectors.stored()
@@ -93,8 +106,9 @@ func (d *Disk) StoredSectors() int {
 	return n
 }
 
-// Bytes is the memory the disk's contents take, StoredSectors whole sectors.
-func (d *Disk) Bytes() uint64 { return uint64(d.sectors.stored()) * core.SectorSize }
+// Bytes is the memory the disk's contents take: what its written sectors hold, trailing
+// zeros not counted (a short prepare padded to a sector costs its own length).
+func (d *Disk) Bytes() uint64 { return d.sectors.storedBytes() }
 
 // Read asks for size bytes at offset of a zone (core.Storage). Bytes are read when the
 // read completes: a write that completes first is seen, one still in flight is not.

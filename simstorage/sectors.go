@@ -5,10 +5,11 @@ import "github.com/vsrsim/vsrsim/core"
 // sectorsMax bounds a zone, so that a (zone, sector) pair packs into one map key.
 const sectorsMax = 1 << 56
 
-// sector is the pristine bytes of one written sector: what was last written there. Faults
-// live beside it (sectorFault), never in it, so that what a read should have seen is
-// always known.
-type sector [core.SectorSize]byte
+// A sector's pristine bytes are what was last written there, stored without their trailing
+// zeros: a journal's prepares and headers fill a fraction of their sectors, and a disk
+// should cost what it holds, not what its sectors could (a 200-byte prepare costs 200
+// bytes, not 4 KiB). Faults live beside them (sectorFault), never in them, so that what a
+// read should have seen is always known.
 
 // sectorFault is the sticky fault state of a sector, until the sector is rewritten.
 type sectorFault struct {
@@ -22,12 +23,13 @@ type sectorFault struct {
 // zeros. Both maps are only ever looked up, never ranged over, so their order cannot reach
 // a run's outcome.
 type sectors struct {
-	data   map[uint64]*sector
+	data   map[uint64][]byte // trimmed of trailing zeros; a written sector of zeros is empty
 	faults map[uint64]sectorFault
+	bytes  uint64 // the stored bytes of data, summed
 }
 
 func newSectors() sectors {
-	return sectors{data: map[uint64]*sector{}, faults: map[uint64]sectorFault{}}
+	return sectors{data: map[uint64][]byte{}, faults: map[uint64]sectorFault{}}
 }
 
 // key packs a zone and a sector into one word.
@@ -43,13 +45,19 @@ func (s *sectors) write(zone core.Zone, first uint64, data []byte) {
 	assert(len(data) > 0 && len(data)%core.SectorSize == 0)
 	for i := 0; i*core.SectorSize < len(data); i++ {
 		k := key(zone, first+uint64(i))
-		stored := s.data[k]
-		if stored == nil {
-			stored = new(sector)
-			s.data[k] = stored
+		in := data[i*core.SectorSize : (i+1)*core.SectorSize]
+		end := len(in)
+		for end > 0 && in[end-1] == 0 {
+			end--
 		}
-		n := copy(stored[:], data[i*core.SectorSize:])
-		assert(n == core.SectorSize)
+		old := s.data[k]
+		s.bytes -= uint64(len(old))
+		// Nothing keeps a stored slice but the map (reads and pristine copy out of it), so a
+		// rewrite reuses it, allocating only to grow it.
+		stored := append(old[:0], in[:end]...)
+		s.data[k] = stored
+		s.bytes += uint64(end)
+		assert(len(stored) == end && len(stored) <= core.SectorSize)
 		if len(s.faults) > 0 {
 			delete(s.faults, k)
 		}
@@ -64,11 +72,8 @@ func (s *sectors) read(zone core.Zone, first uint64, buffer []byte) bool {
 	for i := 0; i*core.SectorSize < len(buffer); i++ {
 		k := key(zone, first+uint64(i))
 		out := buffer[i*core.SectorSize : (i+1)*core.SectorSize]
-		if stored := s.data[k]; stored != nil {
-			copy(out, stored[:])
-		} else {
-			clear(out)
-		}
+		n := copy(out, s.data[k])
+		clear(out[n:])
 		if len(s.faults) == 0 {
 			continue
 		}
@@ -83,9 +88,12 @@ func (s *sectors) read(zone core.Zone, first uint64, buffer []byte) bool {
 	return true
 }
 
-// pristine is a sector's bytes as last written (nil: never written, zeros).
-func (s *sectors) pristine(zone core.Zone, index uint64) *sector {
-	return s.data[key(zone, index)]
+// pristine is a sector's bytes as last written, whole (zeros if never written).
+func (s *sectors) pristine(zone core.Zone, index uint64) []byte {
+	out := make([]byte, core.SectorSize)
+	n := copy(out, s.data[key(zone, index)])
+	assert(n <= core.SectorSize)
+	return out
 }
 
 func (s *sectors) fault(zone core.Zone, index uint64) sectorFault {
@@ -110,8 +118,14 @@ func (s *sectors) setFault(zone core.Zone, index uint64, f sectorFault) {
 	s.faults[key(zone, index)] = f
 }
 
-// stored counts the sectors that hold written bytes.
+// stored counts the sectors that were written.
 func (s *sectors) stored() int {
 	assert(len(s.data) >= 0)
 	return len(s.data)
+}
+
+// storedBytes is what the written sectors hold, trailing zeros not counted.
+func (s *sectors) storedBytes() uint64 {
+	assert(s.bytes <= uint64(len(s.data))*core.SectorSize)
+	return s.bytes
 }
