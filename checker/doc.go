@@ -1,34 +1,11 @@
-// Package checker holds vsrsim's judgement: the invariants checked on every tick of a run
-// and the linearizability of client histories. A checker sees everything and trusts
-// nothing the code under test says about itself; it returns errors and verdicts rather than
-// taking a *testing.T, so that go test and cmd/vsrsim share it.
+// Package checker holds vsrsim's judgement of a run: the invariants checked on every tick
+// (one history, no phantoms, convergence, durability: commits.go), the independent model of
+// the client table and the key-value store (model.go), and the check of each reply and of
+// the whole client history's real-time order against the commit order (witness.go). A
+// checker sees everything and trusts nothing the code under test says about itself; it
+// returns violations rather than taking a *testing.T, so that go test and cmd/vsrsim share it.
 //
-// The per-tick safety invariants (one history, no phantoms, convergence, durability) live
-// in the invariants files of this package.
-//
-// # Client histories
-//
-// A History is what clients saw: for each operation, its client, the times it was invoked
-// and answered (closed intervals; Pending when the answer never came), its input and its
-// answer. ReadHistory reads three formats, recognised by content: vsrsim's own JSON
-// (WriteHistoryJSON writes it; `vsrsim run --history` exports it), Jepsen's etcd register
-// logs, and key-value logs of EDN maps. Malformed input is a *ParseError naming the file
-// and line, never a panic.
-//
-// The state machine is the key-value store of KVStep (get, put, append, cas on string keys,
-// absent keys read as ""), a pure function shared with the simulator and exposed to
-// porcupine as KVModel. Jepsen's etcd logs are checked against RegisterModel, a single
-// integer register that starts as nil.
-//
-// CheckHistory decides linearizability per key (keys are independent objects) and answers
-// Linearizable, NotLinearizable, or Unknown when it gave up at its time limit; it never
-// guesses. Each key goes first to a fast path that exploits unique written values, which
-// is how vsrsim's clients write: each read then names the writes it saw (for appends, in
-// order), every observed state becomes a node in chains that must stay contiguous in any
-// linearization, and ordering the chains against real time is a sort and a sweep. Its
-// "not linearizable" is a proof; its "linearizable" comes with a witness sequence that is
-// replayed through the model before it is believed. Where its preconditions do not hold,
-// or it cannot decide, porcupine's black-box search takes over under the time limit. A
-// "not linearizable" verdict comes with a short explanation: the operations that cannot be
-// ordered, or where porcupine's longest partial linearization got stuck.
+// Client histories, the key-value specification and the judging of histories read from
+// files (linearizability without a commit order to lean on) are package lincheck's job;
+// history.go here keeps aliases of the names sim/ uses.
 package checker

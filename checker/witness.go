@@ -3,6 +3,8 @@ package checker
 import (
 	"fmt"
 	"sort"
+
+	"github.com/vsrsim/vsrsim/lincheck"
 )
 
 // CheckWitness is the fast linearizability check of a run's client history: the canonical
@@ -39,13 +41,13 @@ func CheckReply(ops []Operation, i int, m *Model) []Violation {
 	switch {
 	case !ok:
 		return violation("durability", "client %d heard back at op %d for %s, which never ran in the canonical history",
-			op.Client, op.OpNumber, describeKVInput(op.Input))
+			op.Client, op.OpNumber, lincheck.DescribeInput(op.Input))
 	case uint64(e.Op) != op.OpNumber:
 		return violation("durability", "client %d's reply named op %d for %s, which ran at op %d",
-			op.Client, op.OpNumber, describeKVInput(op.Input), e.Op)
-	case e.Invalid || !kvOutputMatches(op.Input.Op, e.Output, op.Output):
+			op.Client, op.OpNumber, lincheck.DescribeInput(op.Input), e.Op)
+	case e.Invalid || !lincheck.OutputMatches(op.Input.Op, e.Output, op.Output):
 		return violation("linearizability", "client %d heard %s, but in commit order (op %d) it returns %s",
-			op.Client, describeKVCall(op.Input, op.Output), e.Op, describeKVCall(op.Input, e.Output))
+			op.Client, lincheck.DescribeCall(op.Input, op.Output), e.Op, lincheck.DescribeCall(op.Input, e.Output))
 	}
 	return nil
 }
@@ -85,7 +87,7 @@ func CheckRealTime(ops []Operation, m *Model) []Violation {
 			a := &ops[latest.i]
 			violations = append(violations, Violation{Tick: uint64(b.at), Replica: -1, Invariant: "linearizability",
 				Detail: fmt.Sprintf("client %d's %s completed at tick %d, before client %d invoked %s at tick %d, yet ran after it",
-					a.Client, describeKVInput(a.Input), a.Response, ops[b.i].Client, describeKVInput(ops[b.i].Input), b.at)})
+					a.Client, lincheck.DescribeInput(a.Input), a.Response, ops[b.i].Client, lincheck.DescribeInput(ops[b.i].Input), b.at)})
 		}
 	}
 	return violations

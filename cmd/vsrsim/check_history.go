@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vsrsim/vsrsim/checker"
+	"github.com/vsrsim/vsrsim/lincheck"
 )
 
 // checkHistoryFlags are the options of check-history.
@@ -60,7 +60,7 @@ func newCheckHistoryCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.model, "model", "", "model to check against: kv or register (default: the format's)")
-	fl.DurationVar(&f.timeout, "timeout", checker.DefaultCheckTimeout, "give up after this long (0: no limit)")
+	fl.DurationVar(&f.timeout, "timeout", lincheck.DefaultTimeout, "give up after this long (0: no limit)")
 	fl.StringVar(&f.visualize, "visualize", "", "write porcupine's HTML visualisation to this file")
 	fl.BoolVar(&f.force, "force", false, "replace the --visualize file if it exists")
 	fl.BoolVar(&f.json, "json", false, "print the result as one JSON object on stdout")
@@ -73,11 +73,11 @@ func checkHistory(stdout, stderr io.Writer, path string, f checkHistoryFlags) er
 	if err != nil {
 		return err
 	}
-	h, err := checker.ReadHistory(path)
+	h, err := lincheck.ReadHistory(path)
 	if err != nil {
 		return usageErrorf("check-history: %v", err)
 	}
-	res := checker.CheckHistory(h, opts)
+	res := lincheck.Check(h, opts)
 	if res.Err != nil {
 		return usageErrorf("check-history: %s: %v", path, res.Err)
 	}
@@ -90,26 +90,26 @@ func checkHistory(stdout, stderr io.Writer, path string, f checkHistoryFlags) er
 		Operations: len(h.Operations), Keys: res.Keys, Verdict: res.Verdict.String(),
 		Explanation: strings.Join(res.Explanation, "\n"), Method: res.Method, Seconds: res.Elapsed.Seconds(),
 	}
-	if res.Verdict != checker.Linearizable {
+	if res.Verdict != lincheck.Linearizable {
 		report.Key = &res.Key
 	}
 	if err := printCheckHistory(stdout, stderr, report, f.json); err != nil {
 		return err
 	}
 	switch res.Verdict {
-	case checker.Linearizable:
+	case lincheck.Linearizable:
 		return exitWith(exitPass)
-	case checker.NotLinearizable:
+	case lincheck.NotLinearizable:
 		return exitWith(exitCorrectness)
 	}
 	return exitWith(exitLiveness)
 }
 
 // options validates the flags into checker options.
-func (f checkHistoryFlags) options() (checker.CheckOptions, error) {
-	var opts checker.CheckOptions
+func (f checkHistoryFlags) options() (lincheck.Options, error) {
+	var opts lincheck.Options
 	if f.model != "" {
-		m, err := checker.ParseModelKind(f.model)
+		m, err := lincheck.ParseModelKind(f.model)
 		if err != nil {
 			return opts, usageErrorf("check-history: --model: %v", err)
 		}
@@ -146,7 +146,7 @@ func printCheckHistory(stdout, stderr io.Writer, r checkHistoryReport, asJSON bo
 	}
 	fmt.Fprintf(stderr, "%s: %s on %s (%s, model %s), checked in %.3fs by %s\n",
 		r.File, nounCount(r.Operations, "operation"), nounCount(r.Keys, "key"), r.Format, r.Model, r.Seconds, r.Method)
-	if r.Verdict == checker.Unknown.String() {
+	if r.Verdict == lincheck.Unknown.String() {
 		fmt.Fprintln(stderr, "gave up at the time limit; a longer --timeout (0 for none) may decide it:")
 	}
 	if r.Explanation != "" {

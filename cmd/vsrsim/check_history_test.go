@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const testdata = "../../checker/testdata/"
+const testdata = "../../lincheck/testdata/"
 
 // runCLI runs the command line as main does, capturing what it prints and the exit code.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsrsim/vsrsim/checker"
+	"github.com/vsrsim/vsrsim/lincheck"
 	"github.com/vsrsim/vsrsim/sim"
 )
 
@@ -16,8 +16,8 @@ func writeHistory(path string, r *sim.Result, force bool) error {
 	if err != nil {
 		return err
 	}
-	h := checker.History{Format: checker.FormatVSRSim, Model: checker.ModelKV, TimeUnit: "tick", Operations: r.History}
-	if err := checker.WriteHistoryJSON(f, &h); err != nil {
+	h := lincheck.History{Format: lincheck.FormatVSRSim, Model: lincheck.ModelKV, TimeUnit: "tick", Operations: r.History}
+	if err := lincheck.WriteHistoryJSON(f, &h); err != nil {
 		f.Close()
 		return err
 	}
@@ -45,8 +45,8 @@ func visualize(r *sim.Result, historyPath string, force bool) {
 		fmt.Fprintf(os.Stderr, "not writing porcupine's visualisation: %s exists (--force replaces it)\n", path)
 		return
 	}
-	h := checker.History{Format: checker.FormatVSRSim, Model: checker.ModelKV, TimeUnit: "tick", Operations: r.History}
-	result := checker.CheckHistory(&h, checker.CheckOptions{Timeout: 20 * time.Second, VisualizePath: path,
-		Strategy: checker.StrategyPorcupine})
+	h := lincheck.History{Format: lincheck.FormatVSRSim, Model: lincheck.ModelKV, TimeUnit: "tick", Operations: r.History}
+	result := lincheck.Check(&h, lincheck.Options{Timeout: 20 * time.Second, VisualizePath: path,
+		Strategy: lincheck.StrategyPorcupine})
 	fmt.Fprintf(os.Stderr, "porcupine: %v; visualisation: %s\n", result.Verdict, path)
 }
