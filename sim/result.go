@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/vsrsim/vsrsim/checker"
-
 	"github.com/vsrsim/vsrsim/simnet"
+	"github.com/vsrsim/vsrsim/simstorage"
 )
 
 // Verdict is the outcome of a run (shared/design/checkers.md).
@@ -86,22 +86,12 @@ type Stats struct {
 	SafetyTicks          uint64       `json:"safety_ticks"`
 	LivenessTicks        uint64       `json:"liveness_ticks"`
 	Network              simnet.Stats `json:"network"`
-	Storage              StorageStats `json:"storage"`
-	Clock                ClockStats   `json:"clock"`
-	TraceEvents          uint64       `json:"trace_events"`
-}
-
-// StorageStats counts storage faults. Until the storage simulator lands, replicas keep
-// their state in memory and every count is zero.
-type StorageStats struct {
-	Reads             uint64 `json:"reads"`
-	Writes            uint64 `json:"writes"`
-	BitRot            uint64 `json:"bit_rot"`
-	ReadErrors        uint64 `json:"read_errors"`
-	MisdirectedWrites uint64 `json:"misdirected_writes"`
-	MisdirectedReads  uint64 `json:"misdirected_reads"`
-	TornWrites        uint64 `json:"torn_writes"`
-	LostWrites        uint64 `json:"lost_writes"`
+	// Every replica's disks summed, the disks wipes replaced included (storage.go).
+	Storage        simstorage.Stats `json:"storage"`
+	Clock          ClockStats       `json:"clock"`
+	ClusterCrashes uint64           `json:"cluster_crashes"` // every replica crashed at once
+	Wipes          uint64           `json:"wipes"`           // restarts on an empty disk
+	TraceEvents    uint64           `json:"trace_events"`
 }
 
 // Vacuous reports whether the run proved little: it committed no request, or none of the

@@ -77,6 +77,7 @@ func Run(config RunConfig) (Result, error) {
 			}
 		}()
 		w = newWorld(options, factory, trace, &config)
+		w.attachStorage()
 		if trace.Writing() {
 			decoder := core.NewDecoder(w.config.Cluster, w.config.Replicas)
 			trace.describe = decoder.Describe
@@ -169,6 +170,8 @@ func (w *World) fillStats(result *Result) {
 	s.Crashes, s.Restarts, s.Pauses = ps.Crashes, ps.Restarts, ps.Pauses
 	s.CrashesAfterRecovery = ps.CrashesAfterRecovery
 	s.CrashesAfterVote = ps.CrashesAfterVote
+	s.Wipes, s.ClusterCrashes = ps.Wipes, ps.ClusterCrashes
+	s.Storage = w.storageStats()
 	s.Network = w.kernel.Network().Stats()
 	s.Clock = w.kernel.ClockStats()
 	result.Stats = s

@@ -11,9 +11,9 @@ import (
 // fail the same way, be no larger in any dimension and smaller in some, and write a corpus
 // entry that replays to the same verdict.
 func TestShrinkKeepsTheFailureAndShrinks(t *testing.T) {
-	// Seed 14: what seeds draw moved (writes take time, the crash-after-vote draw), and
-	// seed 8's failure no longer shrinks in ticks.
-	config := RunConfig{Seed: "14", Bugs: core.BugCommitWithoutQuorum}
+	// Seed 26: what seeds draw moved (the storage knobs and classes: seed 14 passes with
+	// the bug now; before it, writes taking time and the crash-after-vote draw moved seed 8).
+	config := RunConfig{Seed: "26", Bugs: core.BugCommitWithoutQuorum}
 	report, err := Shrink(config, 60, nil)
 	if err != nil {
 		t.Fatal(err)

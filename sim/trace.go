@@ -46,6 +46,11 @@ const (
 	TracePhase   // the liveness phase began
 	TraceNote    // a checker's or the world's remark
 	TracePanic   // the simulation panicked
+	// Added later, so that earlier kinds keep their numbers (and runs their hashes).
+	TraceStorageFault  // a disk fault: replica, kind, zone, sector, sectors, target
+	TraceWipe          // a replica restarts on an empty disk
+	TraceWipeRecovered // a wiped replica is healthy again
+	TraceClusterCrash  // every replica crashes at once
 )
 
 func newTrace(out io.Writer, describe func([]byte) string) *Trace {

@@ -41,6 +41,30 @@ var faultCounts = []struct {
 		func(s *Stats) uint64 { return s.Crashes }},
 	{classPause, func(o *Options) bool { return !o.PauseProbability.IsZero() && (o.Replicas-1)/2 > 0 },
 		func(s *Stats) uint64 { return s.Pauses }},
+	// The atlas lets a fault hit a chunk on quorum−1 replicas: none with one replica.
+	{classBitRot, func(o *Options) bool { return !o.Storage.BitRotProbability.IsZero() && o.Replicas > 1 },
+		func(s *Stats) uint64 { return s.Storage.BitRot }},
+	{classReadError, func(o *Options) bool { return !o.Storage.ReadErrorProbability.IsZero() && o.Replicas > 1 },
+		func(s *Stats) uint64 { return s.Storage.ReadErrors }},
+	{classMisdirectWrite, func(o *Options) bool {
+		return !o.Storage.MisdirectWriteProbability.IsZero() && o.Replicas > 1
+	}, func(s *Stats) uint64 { return s.Storage.MisdirectedWrites }},
+	{classMisdirectRead, func(o *Options) bool {
+		return !o.Storage.MisdirectReadProbability.IsZero() && o.Replicas > 1
+	}, func(s *Stats) uint64 { return s.Storage.MisdirectedReads }},
+	// Torn writes need a crash with writes in flight.
+	{classTornWrite, func(o *Options) bool { return !o.Storage.TornWriteProbability.IsZero() && crashes(o) },
+		func(s *Stats) uint64 { return s.Storage.TornWrites }},
+	{classWipe, func(o *Options) bool { return !o.WipeProbability.IsZero() && crashes(o) && (o.Replicas-1)/2 > 0 },
+		func(s *Stats) uint64 { return s.Wipes }},
+	{classClusterCrash, func(o *Options) bool { return !o.ClusterCrashProbability.IsZero() },
+		func(s *Stats) uint64 { return s.ClusterCrashes }},
+}
+
+// crashes reports whether the options let replicas crash at all.
+func crashes(o *Options) bool {
+	single := !o.CrashProbability.IsZero() && ((o.Replicas-1)/2 > 0 || restartFromDisk)
+	return single || !o.ClusterCrashProbability.IsZero()
 }
 
 // vacuity sums up what the run exercised.

@@ -192,6 +192,11 @@ func report(w io.Writer, r *sim.Result, rf *runFlags) {
 	table(w, []string{"sent", "delivered", "dropped", "duplicated", "corrupted", "misrouted", "partitions", "clogs"},
 		[][]string{{u(n.Sent), u(n.Delivered), u(n.Dropped), u(n.Duplicated), u(n.Corrupted), u(n.Misrouted),
 			u(n.Partitions), u(n.Clogs)}})
+	d := &s.Storage
+	table(w, []string{"reads", "writes", "bit rot", "read errors", "misdirected writes", "misdirected reads",
+		"torn writes", "lost writes", "wipes", "cluster crashes"},
+		[][]string{{u(d.Reads), u(d.Writes), u(d.BitRot), u(d.ReadErrors), u(d.MisdirectedWrites),
+			u(d.MisdirectedReads), u(d.TornWrites), u(d.LostWrites), u(s.Wipes), u(s.ClusterCrashes)}})
 	if r.Verdict == sim.VerdictPass {
 		return
 	}
