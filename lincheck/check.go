@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,6 +42,15 @@ const (
 	// StrategyFastOnly uses the fast path alone; a key it cannot decide makes the verdict
 	// Unknown (unless another key is not linearizable).
 	StrategyFastOnly
+	// StrategySweepOnly uses the sweep alone (sweep.go).
+	StrategySweepOnly
+)
+
+// The techniques, as Result.Method and Result.DecidedBy name them.
+const (
+	MethodFastPath  = "fast path"
+	MethodSweep     = "sweep"
+	MethodPorcupine = "porcupine"
 )
 
 // DefaultTimeout is the time limit when Options.Timeout is zero.
@@ -62,17 +72,20 @@ type Options struct {
 // Result is the judgement on one history.
 type Result struct {
 	Verdict Verdict
-	// Method says what decided: "fast path", "porcupine", "fast path and porcupine", or
-	// "none" for a history with nothing to check.
+	// Method says what decided: the technique that decided the key named in Key, or for a
+	// linearizable history every technique that decided a key ("fast path", "sweep",
+	// "porcupine", joined with "and"), or "none" for a history with nothing to check.
 	Method string
+	// DecidedBy counts the keys each technique decided.
+	DecidedBy map[string]int
 	// Key is the key that is not linearizable, or that could not be decided.
 	Key string
 	// Explanation is a few lines saying why: the operations around the point where no
 	// linearization can be extended, or, for Unknown, why the check gave up.
 	Explanation []string
-	// Operations counts the operations checked; Keys the partitions; FastPathKeys and
-	// PorcupineKeys how many each decider settled.
-	Operations, Keys, FastPathKeys, PorcupineKeys int
+	// Operations counts the operations checked; Keys the partitions; FastPathKeys,
+	// SweepKeys and PorcupineKeys how many each decider settled.
+	Operations, Keys, FastPathKeys, SweepKeys, PorcupineKeys int
 	Elapsed                                       time.Duration
 	// Err is set, with verdict Unknown, when the history cannot be checked as asked: a
 	// model that does not fit it, or a visualisation that could not be written.
@@ -90,6 +103,8 @@ type partResult struct {
 	verdict Verdict
 	lines   []string
 	method  string
+	// window, when the sweep found the key not linearizable, is what no order explains.
+	window *sweepWindow
 }
 
 // Check decides whether h is linearizable. Keys are independent in both models
@@ -121,6 +136,8 @@ type check struct {
 	// pendingAt is the return time porcupine is given for pending operations: after
 	// every other event, so they may be linearized anywhere after their invocation.
 	pendingAt int64
+	// window is what the sweep found no order explains, if it decided the verdict.
+	window *sweepWindow
 }
 
 func newCheck(h *History, opts Options) (*check, error) {
@@ -206,13 +223,17 @@ func partition(ops []Operation) ([]part, int) {
 // the history not linearizable; otherwise one undecided key makes it unknown.
 func (c *check) run() Result {
 	results := make([]partResult, len(c.parts))
-	if c.opts.Strategy != StrategyPorcupine {
+	st := c.opts.Strategy
+	if st == StrategyAuto || st == StrategyFastOnly {
 		parallel(len(c.parts), func(i int) {
 			out := checkFast(c.parts[i].ops, c.d)
-			results[i] = partResult{verdict: out.verdict, lines: out.lines, method: "fast path"}
+			results[i] = partResult{verdict: out.verdict, lines: out.lines, method: MethodFastPath}
 		})
 	}
-	if firstWith(results, NotLinearizable) < 0 && c.opts.Strategy != StrategyFastOnly {
+	if firstWith(results, NotLinearizable) < 0 && (st == StrategyAuto || st == StrategySweepOnly) {
+		c.runSweep(results)
+	}
+	if firstWith(results, NotLinearizable) < 0 && (st == StrategyAuto || st == StrategyPorcupine) {
 		c.runPorcupine(results)
 	}
 	return c.combine(results)
@@ -229,16 +250,20 @@ func firstWith(results []partResult, v Verdict) int {
 
 // combine turns per-key results into the history's result.
 func (c *check) combine(results []partResult) Result {
-	res := Result{Verdict: Linearizable, Operations: c.ops, Keys: len(c.parts)}
+	res := Result{Verdict: Linearizable, Operations: c.ops, Keys: len(c.parts), DecidedBy: map[string]int{}}
 	methods := map[string]bool{}
 	for _, r := range results {
 		if r.verdict == Unknown {
 			continue
 		}
 		methods[r.method] = true
-		if r.method == "fast path" {
+		res.DecidedBy[r.method]++
+		switch r.method {
+		case MethodFastPath:
 			res.FastPathKeys++
-		} else {
+		case MethodSweep:
+			res.SweepKeys++
+		default:
 			res.PorcupineKeys++
 		}
 	}
@@ -246,6 +271,7 @@ func (c *check) combine(results []partResult) Result {
 	for _, v := range []Verdict{NotLinearizable, Unknown} {
 		if i := firstWith(results, v); i >= 0 {
 			res.Verdict, res.Key, res.Method = v, c.parts[i].key, results[i].method
+			c.window = results[i].window
 			res.Explanation = c.explain(c.parts[i], results[i])
 			break
 		}
@@ -253,16 +279,21 @@ func (c *check) combine(results []partResult) Result {
 	return res
 }
 
+// methodName joins the techniques that decided, in the order they run.
 func methodName(methods map[string]bool) string {
-	switch {
-	case methods["fast path"] && methods["porcupine"]:
-		return "fast path and porcupine"
-	case methods["fast path"]:
-		return "fast path"
-	case methods["porcupine"]:
-		return "porcupine"
+	var names []string
+	for _, m := range []string{MethodFastPath, MethodSweep, MethodPorcupine} {
+		if methods[m] {
+			names = append(names, m)
+		}
 	}
-	return "none"
+	switch len(names) {
+	case 0:
+		return "none"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // explain prefixes a part's lines with the key they are about.

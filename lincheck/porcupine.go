@@ -25,7 +25,11 @@ func (c *check) runPorcupine(results []partResult) {
 	model := c.porcupineModel(&abort)
 	parallel(len(todo), func(k int) {
 		i := todo[k]
+		earlier := results[i].lines // why the techniques before it gave up
 		results[i] = c.porcupinePart(model, &abort, c.parts[i])
+		if results[i].verdict == Unknown {
+			results[i].lines = append(earlier, results[i].lines...)
+		}
 	})
 }
 
@@ -210,10 +214,18 @@ func (c *check) misfit(state string, o Operation) string {
 // visualize writes porcupine's HTML visualisation of the key that is not linearizable, or
 // of every key, within what is left of the time limit (at least a second, so that a fast
 // path verdict still gets a picture, perhaps of a partial search).
+//
+// When the sweep found the key not linearizable, the picture is of its window alone, from
+// the values the key may hold at its start: porcupine then searches a few dozen operations
+// rather than the whole key, and shows where they fail.
 func (c *check) visualize(path string, res Result) error {
 	var ops []porcupine.Operation
+	model := c.porcupineModel(nil)
 	for _, p := range c.parts {
-		if res.Verdict != NotLinearizable || p.key == res.Key {
+		switch {
+		case res.Verdict == NotLinearizable && p.key == res.Key && c.window != nil:
+			ops, model = c.windowOps(p, c.window), c.windowModel(c.window)
+		case res.Verdict != NotLinearizable || p.key == res.Key:
 			ops = append(ops, c.porcupineOps(p.ops)...)
 		}
 	}
@@ -221,7 +233,6 @@ func (c *check) visualize(path string, res Result) error {
 	if !c.deadline.IsZero() && timeout < time.Second {
 		timeout = time.Second
 	}
-	model := c.porcupineModel(nil)
 	_, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
 	if err := porcupine.VisualizePath(model, info, path); err != nil {
 		return fmt.Errorf("cannot write the visualisation: %w", err)
