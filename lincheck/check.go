@@ -86,7 +86,7 @@ type Result struct {
 	// Operations counts the operations checked; Keys the partitions; FastPathKeys,
 	// SweepKeys and PorcupineKeys how many each decider settled.
 	Operations, Keys, FastPathKeys, SweepKeys, PorcupineKeys int
-	Elapsed                                       time.Duration
+	Elapsed                                                  time.Duration
 	// Err is set, with verdict Unknown, when the history cannot be checked as asked: a
 	// model that does not fit it, or a visualisation that could not be written.
 	Err error

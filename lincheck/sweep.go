@@ -57,15 +57,15 @@ const slotMax = 128
 // bits is a set of open-operation slots.
 type bits [2]uint64
 
-func (b bits) has(i int) bool        { return b[i>>6]&(1<<(i&63)) != 0 }
-func (b *bits) set(i int)            { b[i>>6] |= 1 << (i & 63) }
-func (b *bits) clear(i int)          { b[i>>6] &^= 1 << (i & 63) }
-func (b bits) and(c bits) bits       { return bits{b[0] & c[0], b[1] & c[1]} }
-func (b bits) or(c bits) bits        { return bits{b[0] | c[0], b[1] | c[1]} }
-func (b bits) andNot(c bits) bits    { return bits{b[0] &^ c[0], b[1] &^ c[1]} }
-func (b bits) empty() bool           { return b[0] == 0 && b[1] == 0 }
-func (b bits) subsetOf(c bits) bool  { return b.andNot(c).empty() }
-func (b bits) each(fn func(int))     { eachBit(b[0], 0, fn); eachBit(b[1], 64, fn) }
+func (b bits) has(i int) bool       { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b *bits) set(i int)           { b[i>>6] |= 1 << (i & 63) }
+func (b *bits) clear(i int)         { b[i>>6] &^= 1 << (i & 63) }
+func (b bits) and(c bits) bits      { return bits{b[0] & c[0], b[1] & c[1]} }
+func (b bits) or(c bits) bits       { return bits{b[0] | c[0], b[1] | c[1]} }
+func (b bits) andNot(c bits) bits   { return bits{b[0] &^ c[0], b[1] &^ c[1]} }
+func (b bits) empty() bool          { return b[0] == 0 && b[1] == 0 }
+func (b bits) subsetOf(c bits) bool { return b.andNot(c).empty() }
+func (b bits) each(fn func(int))    { eachBit(b[0], 0, fn); eachBit(b[1], 64, fn) }
 func eachBit(w uint64, base int, fn func(int)) {
 	for ; w != 0; w &= w - 1 {
 		fn(base + trailingZeros(w))
