@@ -125,14 +125,34 @@ func (c *check) crashedNote(w *sweepWindow) string {
 }
 
 // windowOps is a window as porcupine sees it: its operations, and the crashed operations
-// that may take effect in it, invoked no earlier than its start.
+// that may take effect in it, invoked no earlier than its start. Porcupine's search grows
+// with every pending operation, so only as many of each kind are kept as can matter: one
+// use of a write of v matters only if an operation of the window then observes v (a read
+// of it, a cas expecting it), or a cas of the window fails and needs some other value.
 func (c *check) windowOps(p part, w *sweepWindow) []porcupine.Operation {
 	var ops []Operation
+	observers := map[string]int{}
+	failed := 0
 	for _, i := range w.ops {
-		ops = append(ops, p.ops[i])
+		o := p.ops[i]
+		ops = append(ops, o)
+		switch {
+		case o.Input.Op == OpGet:
+			observers[o.Output.Value]++
+		case o.Input.Op == OpCAS:
+			observers[o.Input.Expected]++
+			if !o.Output.Swapped {
+				failed++
+			}
+		}
 	}
+	taken := map[KVInput]int{}
 	for _, i := range append(append([]int(nil), w.crashed...), w.open...) {
 		o := p.ops[i]
+		if taken[o.Input] >= observers[o.Input.Value]+failed {
+			continue
+		}
+		taken[o.Input]++
 		o.Invoke = max(o.Invoke, w.from)
 		o.Pending, o.Output = true, KVOutput{}
 		ops = append(ops, o)
