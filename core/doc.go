@@ -6,7 +6,7 @@
 //
 // Driving a replica:
 //
-//	r := core.NewReplica(config, index, core.NewKV(), bus, clock, rand, storage, recovering)
+//	r := core.OpenReplica(config, index, core.NewKV(), bus, clock, rand, storage, fresh)
 //	for {
 //		// once per tick:                 r.Tick()
 //		// for each message that arrives: r.Receive(bytes)
@@ -31,8 +31,12 @@
 //   - storage.go, root.go, durability.go: the disk (sans-IO, like the bus), the durable
 //     root, and the write path: the journal and the root go to disk, and every
 //     acknowledgement (prepare_ok, the primary's own, do_view_change, start_view) waits
-//     for the writes it rests on. Nothing is read back yet.
-//   - recovery.go: a replica that lost its state recovers it from a quorum (VRR §4.3).
+//     for the writes it rests on; a header sector counts once read back intact.
+//   - open.go, slots.go, restart.go: OpenReplica reads a disk back at start-up (the root,
+//     every header sector, the prepares they name), classifies each slot by one decision
+//     table, and restarts from it: normal, or into a view change; a head it cannot prove
+//     votes in no view change until a log is installed over it.
+//   - recovery.go: a replica whose disk is empty or lost recovers from a quorum (VRR §4.3).
 //   - client.go: one request at a time, retries with backoff, broadcast when in doubt.
 //   - statemachine.go, kv.go: the StateMachine interface and the reference key-value store.
 //

@@ -12,6 +12,14 @@ import "fmt"
 // slot and per header sector (the disk lands overlapping writes in completion order);
 // what changes meanwhile is written when the write in flight completes.
 //
+// Verified header writes: a header sector's write counts only once the sector, read back,
+// holds the bytes written. The decision table (slots.go) rests on "a blank header entry
+// proves the op was never acknowledged from this disk", and a misdirected write completes
+// as if it landed while the sector keeps its old, blank bytes: without the read-back the
+// replica would acknowledge an op its disk shows as never written. On a mismatch or a read
+// error the sector is written again. Prepare writes are not read back: a header whose
+// prepare is damaged is slotDamaged, repaired, never nacked.
+//
 // Root: r.root is the state all RootCopies copies of which completed; a write of the root
 // writes the copies one after the other, each after the one before completed, and a new
 // write starts when the view or the log view moved past what is durable.
@@ -36,6 +44,8 @@ const (
 	ioRootCopy ioKind = iota + 1
 	ioPrepare
 	ioHeaders
+	ioHeadersVerify // the read-back of a header sector just written
+	ioOpen          // a read or root write of the opening (open.go)
 )
 
 // ioRecord is one IO in flight and what it writes.
@@ -46,8 +56,10 @@ type ioRecord struct {
 	checksum Checksum // ioPrepare: the prepare's
 	copy     int      // ioRootCopy: which copy
 	sequence uint64   // ioRootCopy: of the root state being written
-	// ioHeaders: the checksum of the header written in each slot, zero for none.
+	// ioHeaders, ioHeadersVerify: the checksum of the header written in each slot, zero for
+	// none, and of the whole sector's bytes, which the read-back must find.
 	headers [headersPerSector]Checksum
+	sector  Checksum
 }
 
 // storageState is a replica's side of its disk.
@@ -65,7 +77,10 @@ type storageState struct {
 // headerSector is what the replica last asked to be written to one sector of ZoneHeaders.
 type headerSector struct {
 	issued  [headersPerSector]Checksum // by slot, zero for none
-	writing bool                       // a write of it is in flight
+	writing bool                       // a write of it, or its read-back, is in flight
+	// rewrite: what the sector holds is not what was issued (a read-back that did not
+	// match, junk found at start-up): it is written again even if nothing changed.
+	rewrite bool
 }
 
 // Completed reports that the IO id completed: the driver calls it for every read or write
@@ -74,12 +89,21 @@ type headerSector struct {
 func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 	assert(r.received == nil) // not from inside Receive
 	assert(id != 0 && id <= r.disk.ioLast)
-	// Nothing is read back yet: every IO is a write, and a write never fails.
-	if !write || failed || data != nil {
-		panic(fmt.Sprintf("core: replica %d: IO %d completed as a read (write %v, failed %v)",
-			r.index, id, write, failed))
+	// A write never fails and carries no data; a read carries data or fails.
+	if write && (failed || data != nil) || !write && failed == (data != nil) {
+		panic(fmt.Sprintf("core: replica %d: IO %d completed as write %v, failed %v, %d bytes",
+			r.index, id, write, failed, len(data)))
+	}
+	if r.opening != nil {
+		r.openCompleted(id, write, data, failed)
+		r.flushStorage()
+		r.invariants()
+		return
 	}
 	io := r.takeIO(id)
+	if write != (io.kind != ioHeadersVerify) {
+		panic(fmt.Sprintf("core: replica %d: IO %d of kind %d completed as write %v", r.index, id, io.kind, write))
+	}
 	rootDone := false
 	switch io.kind {
 	case ioRootCopy:
@@ -88,6 +112,8 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		r.completedPrepare(&io)
 	case ioHeaders:
 		r.completedHeaders(&io)
+	case ioHeadersVerify:
+		r.verifiedHeaders(&io, data)
 	default:
 		panic(fmt.Sprintf("core: IO %d of kind %d", id, io.kind))
 	}
@@ -104,7 +130,7 @@ func (r *Replica) issueIO(io ioRecord) IO {
 	}
 	d.ioLast++
 	io.id = d.ioLast
-	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeaders)
+	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeadersVerify)
 	d.ios = append(d.ios, io)
 	return io.id
 }
@@ -140,6 +166,9 @@ func (r *Replica) prepareWriting(op Op) bool {
 // and the root when the view or the log view moved. Called at the end of every event.
 func (r *Replica) flushStorage() {
 	j := r.journal
+	if r.opening != nil {
+		return // the opening issues its own IOs; what the log holds is written once it ends
+	}
 	for _, op := range j.changed {
 		assert(op < j.size)
 		r.writePrepare(op)
@@ -190,6 +219,9 @@ func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
 	j := r.journal
 	var want [headersPerSector]Checksum
 	first := Op(s * headersPerSector)
+	if first >= j.size {
+		return want // beyond the journal's room: junk found there at start-up, blanked
+	}
 	for k := range want {
 		op := first + Op(k)
 		if op >= j.size {
@@ -216,7 +248,7 @@ func (r *Replica) writeHeaders(s uint64) {
 		return
 	}
 	want := r.sectorHeaders(s)
-	if want == sector.issued {
+	if want == sector.issued && !sector.rewrite {
 		return
 	}
 	b := r.scratch(SectorSize)
@@ -233,8 +265,8 @@ func (r *Replica) writeHeaders(s uint64) {
 		// Laid out again from its fields, the header verifies: the bytes the prepare began with.
 		assert(checksumOf(chunk[16:]) == want[k])
 	}
-	sector.issued, sector.writing = want, true
-	id := r.issueIO(ioRecord{kind: ioHeaders, op: first, headers: want})
+	sector.issued, sector.writing, sector.rewrite = want, true, false
+	id := r.issueIO(ioRecord{kind: ioHeaders, op: first, headers: want, sector: checksumOf(b)})
 	d.storage.Write(id, ZoneHeaders, s*SectorSize, b)
 }
 
@@ -253,15 +285,35 @@ func (r *Replica) completedPrepare(io *ioRecord) {
 	r.writeHeaders(uint64(io.op) / headersPerSector)
 }
 
-// completedHeaders notes the headers of a sector on disk, for every entry that still holds
-// the header written and whose prepare is on disk, and writes the sector again if it
-// changed meanwhile.
+// completedHeaders reads back the header sector just written: its headers count as on
+// disk only once the read-back shows the bytes landed there (verifiedHeaders).
 func (r *Replica) completedHeaders(io *ioRecord) {
 	assert(io.kind == ioHeaders && io.op%headersPerSector == 0)
 	s := uint64(io.op) / headersPerSector
+	assert(r.disk.sectors[s].writing) // the read-back keeps the sector's one IO in flight
+	verify := *io
+	verify.kind = ioHeadersVerify
+	id := r.issueIO(verify)
+	r.disk.storage.Read(id, ZoneHeaders, s*SectorSize, SectorSize)
+}
+
+// verifiedHeaders notes the headers of a sector on disk, for every entry that still holds
+// the header written and whose prepare is on disk, if the sector read back holds what was
+// written; otherwise (a misdirected write, rot, a read error: data nil) it writes the
+// sector again. It writes the sector again too if it changed meanwhile.
+func (r *Replica) verifiedHeaders(io *ioRecord, data []byte) {
+	assert(io.kind == ioHeadersVerify && io.op%headersPerSector == 0)
+	s := uint64(io.op) / headersPerSector
 	sector := &r.disk.sectors[s]
-	assert(sector.writing)
+	assert(sector.writing && !sector.rewrite)
 	sector.writing = false
+	if data == nil || checksumOf(data) != io.sector {
+		assert(data == nil || len(data) == SectorSize)
+		sector.rewrite = true
+		r.stats.HeadersRewritten++
+		r.writeHeaders(s)
+		return
+	}
 	for k, checksum := range io.headers {
 		if checksum.IsZero() {
 			continue
@@ -282,12 +334,14 @@ func (r *Replica) writeRoot() {
 	if d.rootWriting.Sequence != 0 || r.status == StatusRecovering {
 		return
 	}
-	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView {
+	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView &&
+		r.root.Head == r.headInstalled && r.root.HeadChecksum == r.headInstalledChecksum {
 		return
 	}
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
+	assert(!r.headInstalledChecksum.IsZero())
 	d.rootWriting = rootState{Sequence: r.root.Sequence + 1, View: r.view, LogView: r.logView,
-		Commit: r.commitMax}
+		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
 	d.rootCopy = 0
 	r.writeRootCopy()
 }

@@ -50,6 +50,15 @@ func TestDurabilityPrepareOkWaitsForPrepareThenHeader(t *testing.T) {
 		t.Fatalf("r1 acknowledged op %d before writing its header: %q", op, h.sent(1))
 	}
 	s1.completeNext(r1)
+	// The header sector is written; it counts once read back (verified header writes).
+	want += ", done headers@" + itoa(sector) + ", issue read headers@" + itoa(sector)
+	if got := eventsSince(s1, mark); got != want {
+		t.Fatalf("r1 wrote %q, want %q", got, want)
+	}
+	if acks := h.messages(1, 0, CommandPrepareOk); len(acks) != 0 || r1.journal.entry(op).durable() {
+		t.Fatalf("r1 acknowledged op %d before reading its header sector back: %q", op, h.sent(1))
+	}
+	s1.completeNext(r1)
 	acks := h.messages(1, 0, CommandPrepareOk)
 	if len(acks) != 1 || h.decode(t, acks[0]).PrepareOk.Op != op || !r1.journal.entry(op).durable() {
 		t.Fatalf("r1 did not acknowledge op %d once it was durable: %q", op, h.sent(1))

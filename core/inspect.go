@@ -58,6 +58,19 @@ func (r *Replica) HoldsOnChain(op Op, checksum Checksum) bool {
 	return holds
 }
 
+// HoldsDurably reports whether the replica holds the prepare with this checksum at op on
+// its trusted chain and its copy is on disk (prepare and header): what a primary's own
+// acknowledgement waits for. A primary's prepare counts towards a quorum only then: one that
+// crashes before its write completes restarts without it.
+func (r *Replica) HoldsDurably(op Op, checksum Checksum) bool {
+	if r.status == StatusOpening || !r.HoldsOnChain(op, checksum) {
+		return false
+	}
+	e := r.journal.entry(op)
+	assert(e.header.Checksum == checksum && e.message != nil)
+	return e.durable()
+}
+
 // Digest is the state machine's digest after op CommitMin.
 func (r *Replica) Digest() Checksum { return r.sm.Digest() }
 
@@ -95,7 +108,8 @@ func (r *Replica) ExecutedPrepare(op Op) []byte {
 // op up to its head is on its trusted chain and held. A replica that is not healthy may be
 // the only one missing data it once had, so the simulator stops no other replica meanwhile.
 func (r *Replica) Healthy() bool {
-	healthy := r.status != StatusRecovering && r.journal.complete(r.commitMin)
+	healthy := r.status != StatusRecovering && r.status != StatusOpening &&
+		r.journal.complete(r.commitMin)
 	assert(!healthy || r.journal.message(r.journal.op) != nil) // its head, above all
 	return healthy
 }

@@ -18,6 +18,7 @@ type recoveryState struct {
 func (r *Replica) startRecovery() {
 	// A replica recovers from nothing: a fresh log, no view, no role.
 	assert(r.view == 0 && r.journal.op == 0 && r.commitMin == 0 && r.commitMax == 0)
+	assert(r.status == StatusRecovering && !r.headUncertain)
 	assert(!r.timer(timeoutPrimary).running && !r.timer(timeoutHeartbeat).running)
 	r.status = StatusRecovering
 	r.recovery = recoveryState{nonce: r.rand.Uint64() | 1,

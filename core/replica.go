@@ -46,6 +46,14 @@ type Replica struct {
 	root              rootState    // durable: every copy of it completed (durability.go)
 	disk              storageState // the writes in flight, and what they write
 	clients           *clientTable
+	// The log's head when the log view was installed (becomeNormal), for the root (root.go).
+	headInstalled         Op
+	headInstalledChecksum Checksum
+	// headUncertain: restarted from a disk that cannot prove where the log ends (restart.go):
+	// no do_view_change until a log is installed over it. Invariant: only in a view change.
+	headUncertain bool
+	opening       *opening  // while the disk is read back at start-up (open.go), else nil
+	opened        openStats // what the opening found, for the tests
 
 	primary    primaryState
 	viewChange viewChangeState
@@ -84,14 +92,32 @@ type ReplicaStats struct {
 	RequestsExecuted uint64 // client requests run through the state machine
 	ViewsStarted     uint64 // views this replica started as primary
 	Recoveries       uint64 // recoveries completed
+	Restarts         uint64 // restarts from this replica's own disk (restart.go)
+	HeadersRewritten uint64 // header sectors written again: the read-back did not match
 }
 
 // NewReplica builds replica index of a cluster, on its storage. A replica that starts fresh
 // joins view 0 with an empty log and writes its root; one that restarts after losing its
-// state (recovering) must first learn the cluster's state from the others (VRR §4.3).
-// Nothing is read back from storage yet.
+// state (recovering) must first learn the cluster's state from the others (VRR §4.3). It
+// reads nothing back: OpenReplica (open.go) restarts a replica from what its storage holds.
 func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageBus, clock Clock,
 	rand *entropy.Rand, storage Storage, recovering bool) *Replica {
+	r := newReplica(config, index, sm, bus, clock, rand, storage)
+	if recovering {
+		r.status = StatusRecovering // no role yet
+		r.startRecovery()
+	} else {
+		r.becomeNormal(0)
+	}
+	r.flushStorage()
+	r.invariants()
+	return r
+}
+
+// newReplica builds a replica with an empty log and no role yet: NewReplica and
+// OpenReplica (open.go) give it one.
+func newReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageBus, clock Clock,
+	rand *entropy.Rand, storage Storage) *Replica {
 	if err := config.Validate(); err != nil {
 		panic(fmt.Sprintf("core: invalid config: %v", err))
 	}
@@ -108,13 +134,8 @@ func NewReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	root, rootMessage := RootPrepare(config.Cluster)
 	r.journal = newJournal(root, rootMessage)
 	r.initTimeouts()
-	if recovering {
-		r.startRecovery()
-	} else {
-		r.becomeNormal(0)
-	}
-	r.flushStorage()
-	r.invariants()
+	r.status = StatusOpening
+	assert(r.view == 0 && r.journal.op == 0)
 	return r
 }
 
@@ -153,6 +174,10 @@ func (r *Replica) timer(which int) *timeout { return &r.timeoutLimit[which] }
 // Tick advances the replica by one tick and fires what is due.
 func (r *Replica) Tick() {
 	assert(r.received == nil) // not called from inside Receive (through the bus)
+	if r.opening != nil {
+		r.invariants()
+		return // no time passes for a replica not yet in the protocol
+	}
 	r.ticks++
 	for i := range r.timeoutLimit {
 		r.timeoutLimit[i].tick()
@@ -190,6 +215,10 @@ func (r *Replica) onTimeouts() {
 
 // Receive handles one message. The bytes are valid only during the call.
 func (r *Replica) Receive(data []byte) {
+	if r.opening != nil {
+		r.drop() // not yet in the protocol: as if it arrived before the process was up
+		return
+	}
 	command, err := r.dec.Decode(data)
 	if err != nil {
 		r.stats.Invalid++
@@ -303,6 +332,13 @@ func (s replicaSet) count() int { return bits.OnesCount32(uint32(s)) }
 // normal before it refills its pipeline); no event may end in one.
 func (r *Replica) invariants() {
 	j := r.journal
+	if r.opening != nil {
+		// Nothing of the protocol yet: the root log, view 0, only the opening's IOs.
+		assert(r.status == StatusOpening && r.view == 0 && j.op == 0 && r.commitMax == 0)
+		assert(len(r.disk.ios) == 0 && len(r.opening.ios) <= openReadsMax+RootCopies)
+		return
+	}
+	assert(!r.headUncertain || r.status == StatusViewChange)
 	assert(r.logView <= r.view)
 	assert(r.commitMin <= r.commitMax)
 	// The disk is behind memory, never ahead; every change of the journal went to it.

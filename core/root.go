@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -8,13 +9,21 @@ import (
 // rootState is the durable root: what a replica must never forget across a crash, kept in
 // RootCopies copies of one sector each (ZoneRoot). The journal holds the log; the root holds
 // what the log cannot say about itself: the highest view the replica promised to take part
-// in, the last view in which it was normal (the view its log belongs to), and an op it knew
-// committed.
+// in, the last view in which it was normal (the view its log belongs to), an op it knew
+// committed, and the head its log had when the log view was installed.
+//
+// Head is what lets a restart tell a prepare truncated by a view's install from one appended
+// in that view: truncation blanks the header entries above the new head but leaves their
+// prepare slots, which read back as slotPrepareOnly. An op above Head of a view below LogView
+// was truncated when LogView was installed (open.go discards it); one of view LogView was
+// appended in it.
 type rootState struct {
-	Sequence uint64 // grows by one with every write of the root: the newest copy wins
-	View     View
-	LogView  View // Invariant: LogView ≤ View
-	Commit   Op   // committed, known when the root was written
+	Sequence     uint64 // grows by one with every write of the root: the newest copy wins
+	View         View
+	LogView      View     // Invariant: LogView ≤ View
+	Commit       Op       // committed, known when the root was written
+	Head         Op       // the log's head when LogView was installed
+	HeadChecksum Checksum // its header's; Invariant: never zero (op 0 is the root prepare)
 }
 
 // rootVerdict is what one copy of the root, read back, turns out to be.
@@ -52,7 +61,9 @@ const (
 	rootViewAt     = 40
 	rootLogViewAt  = 48
 	rootCommitAt   = 56
-	rootEnd        = 64
+	rootHeadAt     = 64
+	rootHeadSumAt  = 72 // 16 bytes
+	rootEnd        = 88
 )
 
 // encodeRoot lays out copy number copy of a root state, one sector.
@@ -64,6 +75,7 @@ func encodeRoot(cluster uint64, replica ReplicaIndex, copy int, s *rootState) []
 func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s *rootState) []byte {
 	assert(copy >= 0 && copy < RootCopies && len(b) == SectorSize)
 	assert(s.Sequence > 0 && s.LogView <= s.View)
+	assert(!s.HeadChecksum.IsZero())
 	clear(b)
 	le := binary.LittleEndian
 	le.PutUint64(b[rootClusterAt:], cluster)
@@ -72,6 +84,8 @@ func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s 
 	le.PutUint64(b[rootViewAt:], uint64(s.View))
 	le.PutUint64(b[rootLogViewAt:], uint64(s.LogView))
 	le.PutUint64(b[rootCommitAt:], uint64(s.Commit))
+	le.PutUint64(b[rootHeadAt:], uint64(s.Head))
+	s.HeadChecksum.put(b[rootHeadSumAt:])
 	checksumOf(b[rootClusterAt:]).put(b[rootChecksumAt:])
 	assert(!getChecksum(b).IsZero())
 	return b
@@ -99,8 +113,9 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 		return rootState{}, rootMisdirected
 	}
 	s := rootState{Sequence: le.Uint64(b[rootSequenceAt:]), View: View(le.Uint64(b[rootViewAt:])),
-		LogView: View(le.Uint64(b[rootLogViewAt:])), Commit: Op(le.Uint64(b[rootCommitAt:]))}
-	if s.Sequence == 0 || s.LogView > s.View {
+		LogView: View(le.Uint64(b[rootLogViewAt:])), Commit: Op(le.Uint64(b[rootCommitAt:])),
+		Head: Op(le.Uint64(b[rootHeadAt:])), HeadChecksum: getChecksum(b[rootHeadSumAt:])}
+	if s.Sequence == 0 || s.LogView > s.View || s.HeadChecksum.IsZero() {
 		// Checksummed, so written this way: only a replica that broke its own invariant
 		// could have written it.
 		panic(fmt.Sprintf("core: root copy %d of replica %d holds sequence %d, view %d, log view %d",
@@ -150,11 +165,18 @@ func chooseRoot(states *[RootCopies]rootState, verdicts *[RootCopies]rootVerdict
 	return rootState{}, rootLost
 }
 
+// zeroSector is a sector of zeros, for allZero to compare against.
+var zeroSector [SectorSize]byte
+
+// allZero reports whether b is all zero bytes. It compares a sector at a time (bytes.Equal
+// is a vectorised compare): a restart checks every header sector of its journal this way.
 func allZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
+	for len(b) > 0 {
+		n := min(len(b), SectorSize)
+		if !bytes.Equal(b[:n], zeroSector[:n]) {
 			return false
 		}
+		b = b[n:]
 	}
 	return true
 }

@@ -25,7 +25,8 @@ func readRoot(t *testing.T, sectors [RootCopies][]byte) (rootState, rootChoice) 
 }
 
 func TestRootRoundTrip(t *testing.T) {
-	s := rootState{Sequence: 7, View: 12, LogView: 9, Commit: 345}
+	s := rootState{Sequence: 7, View: 12, LogView: 9, Commit: 345, Head: 350,
+		HeadChecksum: Checksum{Lo: 0x1234, Hi: 0x5678}}
 	for i, b := range rootCopies(s) {
 		got, verdict := decodeRoot(b, rootTestCluster, 2, i)
 		if verdict != rootValid || got != s {
@@ -36,7 +37,7 @@ func TestRootRoundTrip(t *testing.T) {
 
 // TestRootVerdicts: every way a copy can be wrong is told apart from a valid one.
 func TestRootVerdicts(t *testing.T) {
-	s := rootState{Sequence: 3, View: 4, LogView: 4, Commit: 10}
+	s := rootState{Sequence: 3, View: 4, LogView: 4, Commit: 10, Head: 8, HeadChecksum: Checksum{Lo: 1}}
 	good := encodeRoot(rootTestCluster, 2, 1, &s)
 	check := func(name string, b []byte, copy int, want rootVerdict) {
 		t.Helper()
@@ -53,7 +54,7 @@ func TestRootVerdicts(t *testing.T) {
 		check("a flipped bit", b, 1, rootCorrupt)
 	}
 	// A torn write: the sector's first half new, the rest of an older copy.
-	older := encodeRoot(rootTestCluster, 2, 1, &rootState{Sequence: 2, View: 3, LogView: 3})
+	older := encodeRoot(rootTestCluster, 2, 1, &rootState{Sequence: 2, View: 3, LogView: 3, HeadChecksum: Checksum{Hi: 1}})
 	torn := append(append([]byte(nil), good[:32]...), older[32:]...)
 	check("torn", torn, 1, rootCorrupt)
 	check("another copy's, misdirected here", good, 3, rootMisdirected)
@@ -65,8 +66,8 @@ func TestRootVerdicts(t *testing.T) {
 // TestRootChoice: the newest valid copy wins; a disk never written is told apart from one
 // whose root is lost.
 func TestRootChoice(t *testing.T) {
-	old := rootState{Sequence: 5, View: 6, LogView: 6, Commit: 40}
-	newer := rootState{Sequence: 6, View: 7, LogView: 6, Commit: 41}
+	old := rootState{Sequence: 5, View: 6, LogView: 6, Commit: 40, Head: 38, HeadChecksum: Checksum{Lo: 2}}
+	newer := rootState{Sequence: 6, View: 7, LogView: 7, Commit: 41, Head: 41, HeadChecksum: Checksum{Lo: 3}}
 	blank := make([]byte, SectorSize)
 	garbage := make([]byte, SectorSize)
 	garbage[100] = 1

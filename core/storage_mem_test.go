@@ -16,14 +16,23 @@ type memStorage struct {
 	withhold bool    // hold every completion until released
 	sectors  map[memSector][]byte
 	events   []memEvent // every issue and completion, in order
+	// misdirect, when set, is asked where each write lands: it returns the sector offset
+	// (of the same zone) that receives the bytes, and the write completes as if it landed
+	// where it was asked to.
+	misdirect   func(zone Zone, offset uint64) uint64
+	misdirected int // writes that landed elsewhere
+	// failRead, when set, makes a read fail (a latent sector error).
+	failRead func(zone Zone, offset uint64) bool
 }
 
 type memIO struct {
 	id     IO
+	read   bool
 	zone   Zone
 	offset uint64
-	data   []byte
-	wait   int // steps left before it completes
+	size   int    // a read's
+	data   []byte // a write's
+	wait   int    // steps left before it completes
 }
 
 type memSector struct {
@@ -34,6 +43,7 @@ type memSector struct {
 // memEvent is an issue or a completion of a write, for tests of their order.
 type memEvent struct {
 	done   bool
+	read   bool
 	id     IO
 	zone   Zone
 	offset uint64
@@ -44,24 +54,56 @@ func (e memEvent) String() string {
 	if e.done {
 		what = "done"
 	}
+	if e.read {
+		what += " read"
+	}
 	return fmt.Sprintf("%s %v@%d", what, e.zone, e.offset/SectorSize)
 }
 
 func newMemStorage() *memStorage { return &memStorage{sectors: map[memSector][]byte{}} }
 
 func (s *memStorage) Read(id IO, zone Zone, offset uint64, size int) {
-	panic("memStorage: nothing reads back yet")
+	if id == 0 || offset%SectorSize != 0 || size <= 0 || size%SectorSize != 0 {
+		panic(fmt.Sprintf("memStorage: read %d of %d bytes at %d of %v", id, size, offset, zone))
+	}
+	s.checkFree(id)
+	s.pending = append(s.pending, memIO{id: id, read: true, zone: zone, offset: offset, size: size,
+		wait: s.delay})
+	s.events = append(s.events, memEvent{read: true, id: id, zone: zone, offset: offset})
+}
+
+func (s *memStorage) checkFree(id IO) {
+	for i := range s.pending {
+		if s.pending[i].id == id {
+			panic(fmt.Sprintf("memStorage: IO %d is in flight", id))
+		}
+	}
+}
+
+// complete lands a write, or reads, and reports the completion to r.
+func (s *memStorage) complete(r *Replica, io memIO) {
+	if !io.read {
+		s.land(io)
+		r.Completed(io.id, true, nil, false)
+		return
+	}
+	s.events = append(s.events, memEvent{done: true, read: true, id: io.id, zone: io.zone, offset: io.offset})
+	if s.failRead != nil && s.failRead(io.zone, io.offset) {
+		r.Completed(io.id, false, nil, true)
+		return
+	}
+	data := make([]byte, io.size)
+	for k := 0; k < io.size/SectorSize; k++ {
+		copy(data[k*SectorSize:], s.sector(io.zone, io.offset/SectorSize+uint64(k)))
+	}
+	r.Completed(io.id, false, data, false)
 }
 
 func (s *memStorage) Write(id IO, zone Zone, offset uint64, data []byte) {
 	if id == 0 || offset%SectorSize != 0 || len(data) == 0 || len(data)%SectorSize != 0 {
 		panic(fmt.Sprintf("memStorage: write %d of %d bytes at %d of %v", id, len(data), offset, zone))
 	}
-	for i := range s.pending {
-		if s.pending[i].id == id {
-			panic(fmt.Sprintf("memStorage: IO %d is in flight", id))
-		}
-	}
+	s.checkFree(id)
 	s.pending = append(s.pending, memIO{id: id, zone: zone, offset: offset,
 		data: append([]byte(nil), data...), wait: s.delay})
 	s.events = append(s.events, memEvent{id: id, zone: zone, offset: offset})
@@ -93,9 +135,8 @@ func (s *memStorage) step(r *Replica) int {
 			break
 		}
 		for _, io := range due {
-			s.land(io)
+			s.complete(r, io)
 			done++
-			r.Completed(io.id, true, nil, false)
 		}
 	}
 	for i := range s.pending {
@@ -118,8 +159,15 @@ func (s *memStorage) release(r *Replica) int {
 }
 
 func (s *memStorage) land(io memIO) {
+	at := io.offset
+	if s.misdirect != nil {
+		at = s.misdirect(io.zone, io.offset)
+		if at != io.offset {
+			s.misdirected++
+		}
+	}
 	for k := 0; k < len(io.data)/SectorSize; k++ {
-		sector := memSector{zone: io.zone, sector: io.offset/SectorSize + uint64(k)}
+		sector := memSector{zone: io.zone, sector: at/SectorSize + uint64(k)}
 		s.sectors[sector] = io.data[k*SectorSize : (k+1)*SectorSize]
 	}
 	s.events = append(s.events, memEvent{done: true, id: io.id, zone: io.zone, offset: io.offset})
@@ -132,9 +180,9 @@ func (s *memStorage) completeNext(r *Replica) memEvent {
 	}
 	io := s.pending[0]
 	s.pending = s.pending[1:]
-	s.land(io)
-	r.Completed(io.id, true, nil, false)
-	return s.events[len(s.events)-1]
+	mark := len(s.events)
+	s.complete(r, io)
+	return s.events[mark]
 }
 
 // crash loses the writes in flight.

@@ -49,6 +49,7 @@ const (
 	StatusNormal Status = iota
 	StatusViewChange
 	StatusRecovering
+	StatusOpening // reading its disk back at start-up (open.go)
 )
 
 func (s Status) String() string {
@@ -59,6 +60,8 @@ func (s Status) String() string {
 		return "view_change"
 	case StatusRecovering:
 		return "recovering"
+	case StatusOpening:
+		return "opening"
 	}
 	return fmt.Sprintf("status(%d)", s)
 }

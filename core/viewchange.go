@@ -31,7 +31,8 @@ type doViewChangeRecord struct {
 // startViewChange moves to view v and asks the others to follow: the one place a replica
 // enters view-change status.
 func (r *Replica) startViewChange(v View) {
-	if v <= r.view && !(v == r.view && r.status == StatusRecovering) {
+	// A restart continues the view change its root was in: the same view.
+	if v <= r.view && !(v == r.view && r.status == StatusOpening) {
 		panic(fmt.Sprintf("core: replica %d view change to %d from view %d", r.index, v, r.view))
 	}
 	if r.status == StatusRecovering {
@@ -227,6 +228,9 @@ func (r *Replica) sendDoViewChange() {
 	if r.root.View != r.view || r.root.LogView != r.logView {
 		return // the view and log view it claims are not durable: the root's write sends it
 	}
+	if r.headUncertain {
+		return // it cannot say where its log ends (restart.go): it waits for a log installed
+	}
 	m := r.ownDoViewChange()
 	if r.primaryIndex() == r.index {
 		r.recordDoViewChange(&m)
@@ -260,6 +264,7 @@ func (r *Replica) onStartView(m *StartView) {
 	assert(len(m.Headers) == 0 || m.Headers[len(m.Headers)-1].Op == m.Op)
 	r.journal.installWindow(m.Headers, r.commitMin)
 	assert(r.journal.op == m.Op)
+	r.headUncertain = false // the view's head is the primary's: nothing of ours above it counts
 	r.becomeNormal(m.View)
 	r.commitMax = max(r.commitMax, m.Commit)
 	r.journalChanged()

@@ -102,6 +102,7 @@ func (r *Replica) installBestLog() {
 	}
 	r.journal.installWindow(best.headers, r.commitMin)
 	assert(r.journal.op == best.op)
+	r.headUncertain = false // a quorum's best log, installed over whatever this one held
 	if min(commit, best.op) < r.commitMax {
 		panic(fmt.Sprintf("core: view %d would lower the commit from %d to %d", r.view, r.commitMax, min(commit, best.op)))
 	}

@@ -1,0 +1,120 @@
+package core
+
+import "fmt"
+
+// A restart from disk: what a replica does with the root and the slots its opening read
+// back (open.go).
+//
+// Status after a restart, from the root's view and log view:
+//
+//   - log view == view, and not the primary of view, and the head certain: a normal backup
+//     in view (its log is that view's);
+//   - log view == view and the primary of view (it lost its pipeline and its count of
+//     acknowledgements), or the head uncertain: a view change to view+1;
+//   - log view < view (it had left its log view): the view change for view, continued.
+//
+// The head is uncertain when an op the replica may have acknowledged and cannot read back
+// lies at or near the end of its log: a slotUnknown op above the head, or a slotDamaged or
+// slotUnknown op among the last PipelineMax+1 ops (the window a do_view_change describes).
+// Such a replica cannot prove where its log ends, so it sends no do_view_change
+// (headUncertain, TigerBeetle's recovering_head) until a log is installed over it: by a
+// start_view, by its own view change from others' votes, or by a recovery. Independently of
+// that, it never nacks an op it may have acknowledged and holds only in corrupt form: its
+// do_view_change abstains for every op up to the highest damaged or unknown one (the
+// recoveredOp of a recovery, which has the same meaning). And it acknowledges such an op only
+// once repair brought it back and it is durable again (ackable).
+
+// restartFromDisk builds the log from the slots read, and takes the status the root says.
+func (r *Replica) restartFromDisk(o *opening) {
+	root := &o.root
+	assert(o.choice == rootFound && root.LogView <= root.View && root.Sequence > 0)
+	r.root = *root // every copy of it was written and completed
+	r.openLog(o)
+	r.view, r.logView = root.View, root.LogView
+	j := r.journal
+	r.commitMax = min(max(root.Commit, j.header(j.op).Commit), j.op)
+	switch {
+	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
+		r.becomeNormal(r.view)
+		r.executeCommitted()
+	case r.logView == r.view:
+		r.startViewChange(r.view + 1)
+	default:
+		r.startViewChange(r.view)
+	}
+	// What the root says of the installed head stays what the disk says, until a view is
+	// installed again: ops appended since are of this log view.
+	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
+	r.stats.Restarts++
+	assert(r.view >= root.View && r.logView == root.LogView)
+}
+
+// openLog puts the slots read into the journal and marks what is on disk already, applying
+// the root's head rule, and notes whether the head is uncertain.
+func (r *Replica) openLog(o *opening) {
+	root, j := &o.root, r.journal
+	var head Op
+	keep := o.slots[:0]
+	for i := range o.slots {
+		s := &o.slots[i]
+		if s.decision != slotUnknown && s.op > root.Head && s.header.View < root.LogView {
+			// Truncated when LogView was installed: a prepare left behind, not an op of the log.
+			o.stats.discarded++
+			continue
+		}
+		keep = append(keep, *s)
+		if s.decision != slotUnknown {
+			head = max(head, s.op)
+		}
+	}
+	o.slots = keep
+	for i := range o.slots {
+		s := &o.slots[i]
+		if s.decision == slotDamaged || s.decision == slotUnknown {
+			o.stats.uncertainAt = max(o.stats.uncertainAt, s.op)
+			window := head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax)
+			if s.op > head || window {
+				r.headUncertain = true
+			}
+		}
+		if s.op > head || s.decision == slotUnknown {
+			continue
+		}
+		j.set(&s.header, s.message)
+		e := j.entry(s.op)
+		e.prepareDurable = s.decision == slotIntact || s.decision == slotPrepareOnly
+		e.headerDurable = s.decision == slotIntact
+	}
+	r.recovery.recoveredOp = o.stats.uncertainAt
+	j.op = head
+	if head > 0 {
+		if !j.known(head) {
+			panic(fmt.Sprintf("core: replica %d restarts with head %d unknown", r.index, head))
+		}
+		j.chainFrom = head
+		j.extendChain(0)
+	}
+	r.openSectors(o)
+	assert(j.op == head && j.known(j.op) && j.chainFrom <= j.op)
+}
+
+// openSectors tells the write path what each header sector holds as read, so that it
+// writes only the sectors whose entries differ from the journal's (and every sector that
+// held junk).
+func (r *Replica) openSectors(o *opening) {
+	d := &r.disk
+	for i := range o.sectors {
+		s := &o.sectors[i]
+		for uint64(len(d.sectors)) <= s.sector {
+			d.sectors = append(d.sectors, headerSector{})
+		}
+		d.sectors[s.sector].issued = s.valid
+		d.sectors[s.sector].rewrite = s.junk
+	}
+	for i := range o.sectors {
+		if o.sectors[i].junk {
+			r.writeHeaders(o.sectors[i].sector)
+		}
+	}
+	assert(len(o.sectors) == 0 || uint64(len(d.sectors)) > o.sectors[len(o.sectors)-1].sector)
+}
