@@ -53,14 +53,16 @@ const (
 	MethodPorcupine = "porcupine"
 )
 
-// DefaultTimeout is the time limit when Options.Timeout is zero.
-const DefaultTimeout = 10 * time.Second
+// DefaultTimeout is the time limit when Options.Timeout is zero: the time issue 11 allows
+// for registers of 50,000 operations whose values repeat (the slowest generated shape
+// takes about 15 s on 2 cores).
+const DefaultTimeout = 60 * time.Second
 
 // Options tune Check.
 type Options struct {
 	// Model is the specification; empty means the one the history's format implies.
 	Model ModelKind
-	// Timeout bounds the porcupine search: zero means DefaultTimeout, negative no
+	// Timeout bounds the sweep and porcupine's search: zero means DefaultTimeout, negative no
 	// limit. The fast path is polynomial and not bounded.
 	Timeout time.Duration
 	// VisualizePath, if set, is where porcupine's HTML visualisation is written: of the key

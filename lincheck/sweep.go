@@ -2,6 +2,7 @@ package lincheck
 
 import (
 	"fmt"
+	mathbits "math/bits"
 	"slices"
 	"sort"
 	"time"
@@ -66,19 +67,11 @@ func (b bits) andNot(c bits) bits   { return bits{b[0] &^ c[0], b[1] &^ c[1]} }
 func (b bits) empty() bool          { return b[0] == 0 && b[1] == 0 }
 func (b bits) subsetOf(c bits) bool { return b.andNot(c).empty() }
 func (b bits) each(fn func(int))    { eachBit(b[0], 0, fn); eachBit(b[1], 64, fn) }
+func (b bits) count() int           { return mathbits.OnesCount64(b[0]) + mathbits.OnesCount64(b[1]) }
 func eachBit(w uint64, base int, fn func(int)) {
 	for ; w != 0; w &= w - 1 {
-		fn(base + trailingZeros(w))
+		fn(base + mathbits.TrailingZeros64(w))
 	}
-}
-
-func trailingZeros(w uint64) int {
-	n := 0
-	for w&1 == 0 {
-		w >>= 1
-		n++
-	}
-	return n
 }
 
 // sweepOp is one operation of the part, values interned.
@@ -113,7 +106,7 @@ type config struct {
 
 // SweepStats say how much work the sweep did on a part.
 type SweepStats struct {
-	Events, Cuts                int
+	Events, Cuts, Restarts      int
 	ConfigsMax, Explored        int
 	CrashedDropped, CrashedKept int
 }
@@ -128,12 +121,13 @@ type sweep struct {
 
 	slots     [slotMax]int // op in each slot, or -1
 	open      bits
-	preserve  []bits // by value: open operations that leave that value unchanged and fit it
-	casFail   bits   // open cas operations that failed
-	casFailAt []bits // by value: those of casFail that expected it (they cannot fail there)
-	writes    bits   // open writes
-	casFrom   []bits // by value: open swaps from it
-	classMask map[int32]bits
+	preserve  []bits   // by value: open operations that leave that value unchanged and fit it
+	casFail   bits     // open cas operations that failed
+	casFailAt []bits   // by value: those of casFail that expected it (they cannot fail there)
+	writes    bits     // open writes
+	casFrom   []bits   // by value: open swaps from it
+	classMask []bits   // by class: its open operations
+	bestSlot  []int    // by class: scratch for moves, -1 when unset
 	avail     []uint32 // by token kind: crashed operations invoked so far
 
 	frontier []config
@@ -146,8 +140,9 @@ type sweep struct {
 	// likeliest, and exact records whether it ever dropped one. Every configuration carried
 	// is reachable, so one that reaches the end proves the history linearizable; an empty
 	// set proves the contrary only when exact.
-	beam  int
-	exact bool
+	beam    int
+	exact   bool
+	widened bool // the beam is wider than it started, around a dead end
 	// starts are the values the key may hold before the first event: the initial "" for a
 	// whole history, every value for a window (sweepWindowFrom).
 	starts []int32
@@ -189,7 +184,7 @@ const defaultConfigMax = 1 << 20
 
 // newSweep prepares a part, or says why the sweep does not apply to it.
 func newSweep(ops []Operation) (*sweep, string) {
-	s := &sweep{src: ops, classMask: make(map[int32]bits), configMax: defaultConfigMax, exact: true}
+	s := &sweep{src: ops, configMax: defaultConfigMax, exact: true}
 	for i := range s.slots {
 		s.slots[i] = -1
 	}
@@ -235,6 +230,11 @@ func newSweep(ops []Operation) (*sweep, string) {
 		s.ops[i] = op
 	}
 	s.avail = make([]uint32, len(s.tokens))
+	s.classMask = make([]bits, len(classes))
+	s.bestSlot = make([]int, len(classes))
+	for k := range s.bestSlot {
+		s.bestSlot[k] = -1
+	}
 	s.preserve = make([]bits, len(s.values))
 	s.casFailAt = make([]bits, len(s.values))
 	s.casFrom = make([]bits, len(s.values))
@@ -325,6 +325,12 @@ func (s *sweep) buildEvents() {
 }
 
 // run sweeps every event.
+//
+// With a beam, the sweep keeps a checkpoint of its configurations every checkpointEvery
+// events. When the beam finds no way on, it first looks for a short window no order
+// explains (refuteWindow: then the history is not linearizable, whatever the beam lost);
+// failing that, it goes back to the checkpoint before last and sweeps the stretch again
+// with a beam eight times as wide, narrowing again once past the dead end, up to beamMax.
 func (s *sweep) run() *sweepOutcome {
 	s.frontier = []config{{value: 0}}
 	if s.starts != nil {
@@ -334,34 +340,90 @@ func (s *sweep) run() *sweepOutcome {
 		}
 	}
 	s.lastCut = cut{event: 0, at: s.firstTime(), frontier: s.frontier, avail: slices.Clone(s.avail)}
-	for e, ev := range s.events {
+	base, narrowAt := s.beam, -1
+	var checkpoints []checkpoint
+	for e := 0; e < len(s.events); e++ {
+		ev := s.events[e]
 		if e%64 == 0 && !s.deadline.IsZero() && time.Now().After(s.deadline) {
 			return s.gaveUp(e, "the time limit")
+		}
+		if s.beam > 0 && e%checkpointEvery == 0 && (len(checkpoints) == 0 || checkpoints[len(checkpoints)-1].event < e) {
+			checkpoints = append(checkpoints, checkpoint{event: e, frontier: slices.Clone(s.frontier), lastCut: s.lastCut})
+		}
+		if e == narrowAt {
+			s.beam, narrowAt, s.widened = base, -1, false
 		}
 		if !ev.response {
 			s.invoke(ev.op)
 			continue
 		}
 		ok, overflow := s.respond(ev.op)
-		if overflow {
+		switch {
+		case overflow:
 			return s.gaveUp(e, fmt.Sprintf("its bound of %d configurations at one event", s.configMax))
-		}
-		if !ok && !s.exact {
-			out := s.gaveUp(e, fmt.Sprintf("a dead end of its beam of %d configurations", s.beam))
-			out.lostAt = e
-			return out
-		}
-		if !ok {
+		case !ok && s.exact:
 			return s.notLinearizable(e)
+		case !ok:
+			if w := refuteWindow(s.src, ev.op, refuteOpsMax, s.deadline); w != nil {
+				return &sweepOutcome{verdict: NotLinearizable, window: w, stats: s.stats, lostAt: e}
+			}
+			if s.beam*8 > beamMax || len(checkpoints) == 0 {
+				out := s.gaveUp(e, fmt.Sprintf("a dead end of its beam of %d configurations", s.beam))
+				out.lostAt = e
+				return out
+			}
+			cp := checkpoints[max(0, len(checkpoints)-2)]
+			checkpoints = checkpoints[:max(0, len(checkpoints)-2)]
+			s.restore(cp)
+			s.beam, narrowAt, s.widened = s.beam*8, e+checkpointEvery, true
+			s.stats.Restarts++
+			e = cp.event - 1
+			continue
 		}
 		if s.open.empty() {
 			s.stats.Cuts++
 			s.lastCut = cut{event: e + 1, at: ev.at, frontier: s.frontier, avail: slices.Clone(s.avail)}
 		}
-		s.stats.Events = e + 1
+		s.stats.Events = max(s.stats.Events, e+1)
 	}
 	s.stats.Events = len(s.events)
 	return &sweepOutcome{verdict: Linearizable, stats: s.stats, lostAt: -1}
+}
+
+// The beam's bounds: how often it keeps a checkpoint, how wide it may grow, and the
+// longest window it looks for at a dead end.
+const (
+	checkpointEvery = 1024
+	beamMax         = 1 << 14
+	refuteOpsMax    = 256
+)
+
+// checkpoint is the sweep's configurations before one event.
+type checkpoint struct {
+	event    int
+	frontier []config
+	lastCut  cut
+}
+
+// restore puts the sweep back to a checkpoint: the open operations and crashed ones
+// available are replayed from the start (which assigns the same slots again).
+func (s *sweep) restore(cp checkpoint) {
+	for i := range s.slots {
+		s.slots[i] = -1
+	}
+	s.open, s.casFail, s.writes = bits{}, bits{}, bits{}
+	for _, m := range [][]bits{s.preserve, s.casFailAt, s.casFrom, s.classMask} {
+		clear(m)
+	}
+	clear(s.avail)
+	for _, ev := range s.events[:cp.event] {
+		if ev.response {
+			s.close(s.slotOf(ev.op), ev.op)
+		} else {
+			s.invoke(ev.op)
+		}
+	}
+	s.frontier, s.lastCut = cp.frontier, cp.lastCut
 }
 
 func (s *sweep) firstTime() int64 {
@@ -422,10 +484,8 @@ func (s *sweep) maskOp(slot int, op *sweepOp, add bool) {
 		upd(&s.casFail)
 		upd(&s.casFailAt[op.expect])
 	}
-	if op.class >= 0 {
-		m := s.classMask[op.class]
-		upd(&m)
-		s.classMask[op.class] = m
+	if op.class >= 0 && !op.pending {
+		upd(&s.classMask[op.class])
 	}
 }
 

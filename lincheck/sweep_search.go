@@ -56,6 +56,20 @@ func (s *sweep) respond(i int) (ok, overflow bool) {
 		// so those are the ones that change least before the answered operation.
 		limit = max(4096, 32*s.beam)
 	}
+	if s.beam > 0 && !s.widened {
+		// A beam first tries the answered operation alone, next in every configuration;
+		// only if that leaves the beam thin does it search for changes before it. A beam
+		// widened at a dead end always searches.
+		for _, c := range queue {
+			if d, ok := s.direct(c, slot); ok {
+				emit(s.closure(d))
+			}
+		}
+		if len(next) >= max(1, min(len(s.frontier), s.beam)/4) {
+			s.exact = false
+			queue = nil
+		}
+	}
 	q := 0
 	for ; q < len(queue) && explored <= limit && (s.beam == 0 || len(next) < 2*s.beam); q++ {
 		s.moves(queue[q], func(d config) {
@@ -115,18 +129,32 @@ func (s *sweep) closure(c config) config {
 // changes the value (the first answered of each kind), or a crashed one still available.
 func (s *sweep) moves(c config, fn func(config)) {
 	candidates := s.writes.or(s.casFrom[c.value]).andNot(c.lin)
+	var touched [slotMax]int32
+	n := 0
 	candidates.each(func(slot int) {
-		op := &s.ops[s.slots[slot]]
-		// A write of the value it already has changes nothing now, but linearized later it
-		// would: both are tried.
-		if s.earliestOfClass(op.class, c.lin) != slot {
-			return
+		i := s.slots[slot]
+		class := s.ops[i].class
+		best := s.bestSlot[class]
+		switch {
+		case best < 0:
+			touched[n] = class
+			n++
+			s.bestSlot[class] = slot
+		case s.answeredBefore(i, s.slots[best]):
+			s.bestSlot[class] = slot
 		}
+	})
+	// Of several open operations of one kind, the one answered first goes: linearizing it
+	// rather than another of its kind loses nothing. A write of the value the key already
+	// has changes nothing now, but linearized later it would: both are tried.
+	for _, class := range touched[:n] {
+		slot := s.bestSlot[class]
+		s.bestSlot[class] = -1
 		d := c
-		d.value = op.value
+		d.value = s.ops[s.slots[slot]].value
 		d.lin.set(slot)
 		fn(d)
-	})
+	}
 	for k, kind := range s.tokens {
 		if kind.value == c.value || (kind.expect != noValue && kind.expect != c.value) {
 			continue
@@ -142,18 +170,24 @@ func (s *sweep) moves(c config, fn func(config)) {
 	}
 }
 
-// earliestOfClass is the slot of the first-answered open operation of a class that c has
-// not linearized: linearizing it rather than another of its kind loses nothing.
-func (s *sweep) earliestOfClass(class int32, lin bits) int {
-	best, bestOp := -1, -1
-	s.classMask[class].andNot(lin).each(func(slot int) {
-		i := s.slots[slot]
-		if best < 0 || s.ops[i].response < s.ops[bestOp].response ||
-			(s.ops[i].response == s.ops[bestOp].response && i < bestOp) {
-			best, bestOp = slot, i
-		}
-	})
-	return best
+// direct linearizes the operation in slot next in c, if it changes the value from there.
+func (s *sweep) direct(c config, slot int) (config, bool) {
+	op := &s.ops[s.slots[slot]]
+	switch {
+	case op.kind == sweepWrite:
+	case op.kind == sweepCASOK && op.expect == c.value:
+	default:
+		return c, false
+	}
+	c.value = op.value
+	c.lin.set(slot)
+	return c, true
+}
+
+// answeredBefore orders open operations by answer, then by index.
+func (s *sweep) answeredBefore(i, j int) bool {
+	a, b := &s.ops[i], &s.ops[j]
+	return a.response < b.response || (a.response == b.response && i < j)
 }
 
 // head is a configuration without its used crashed operations.
@@ -260,7 +294,7 @@ func (s *sweep) trim(configs []config) []config {
 	byValue := make(map[int32][]ranked)
 	var values []int32
 	for i, c := range configs {
-		r := ranked{c: c, lins: popcount(c.lin), order: i}
+		r := ranked{c: c, lins: c.lin.count(), order: i}
 		for j := 4; j+4 <= len(c.used); j += 8 {
 			r.used += int(binary.LittleEndian.Uint32([]byte(c.used[j:])))
 		}
@@ -290,10 +324,4 @@ func (s *sweep) trim(configs []config) []config {
 		}
 	}
 	return kept
-}
-
-func popcount(b bits) int {
-	n := 0
-	b.each(func(int) { n++ })
-	return n
 }

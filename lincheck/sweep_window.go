@@ -11,16 +11,13 @@ import (
 // by sweeping short stretches exactly, and it is the explanation worth reading: the
 // operations that contradict each other, and nothing else.
 
-// windowOpsMax bounds the completed operations of a window tried.
-const windowOpsMax = 4096
-
 // windowConfigMax bounds the configurations a window's sweep may explore at one event.
 const windowConfigMax = 1 << 16
 
 // refuteWindow looks for the shortest window ending with the answer of operation failed
-// that no order explains from any value, trying windows of 1, 2, 4, ... operations. It
-// returns nil when none is found within the bounds or the deadline.
-func refuteWindow(ops []Operation, failed int, deadline time.Time) *sweepWindow {
+// that no order explains from any value, trying windows of 1, 2, 4, ... operations up to
+// about opsMax. It returns nil when none is found within the bounds or the deadline.
+func refuteWindow(ops []Operation, failed, opsMax int, deadline time.Time) *sweepWindow {
 	end := ops[failed].Response
 	var starts []int64
 	for _, o := range ops {
@@ -37,7 +34,7 @@ func refuteWindow(ops []Operation, failed int, deadline time.Time) *sweepWindow 
 		if w, done := tryWindow(ops, starts[k-1], end, deadline); w != nil || done {
 			return w
 		}
-		if k == len(starts) || k > windowOpsMax || (!deadline.IsZero() && time.Now().After(deadline)) {
+		if k == len(starts) || k > opsMax || (!deadline.IsZero() && time.Now().After(deadline)) {
 			return nil
 		}
 	}

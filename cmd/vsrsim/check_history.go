@@ -33,7 +33,10 @@ type checkHistoryReport struct {
 	Key         *string `json:"key,omitempty"`
 	Explanation string  `json:"explanation"`
 	Method      string  `json:"method"`
-	Seconds     float64 `json:"seconds"`
+	// DecidedBy counts the keys each technique decided: "fast path" (unique values),
+	// "sweep" (values that repeat), "porcupine" (the rest).
+	DecidedBy map[string]int `json:"decided_by"`
+	Seconds   float64        `json:"seconds"`
 }
 
 func newCheckHistoryCommand() *cobra.Command {
@@ -46,6 +49,8 @@ func newCheckHistoryCommand() *cobra.Command {
 			"Prints \"linearizable\", \"not linearizable\" or \"unknown\" on stdout, and on stderr\n" +
 			"the operations that cannot be ordered. The model defaults to the format's: register\n" +
 			"for etcd logs, kv otherwise.\n\n" +
+			"Each key is decided by the fast path when its values are unique, by the sweep when\n" +
+			"they repeat (registers, puts, gets and cas), else by porcupine; the output says which.\n\n" +
 			"Exit codes: 0 linearizable, 10 not linearizable, 11 gave up at the time limit,\n" +
 			"2 unreadable or malformed input.",
 		Args: func(_ *cobra.Command, args []string) error {
@@ -88,7 +93,8 @@ func checkHistory(stdout, stderr io.Writer, path string, f checkHistoryFlags) er
 	report := checkHistoryReport{
 		File: path, Format: string(h.Format), Model: string(model),
 		Operations: len(h.Operations), Keys: res.Keys, Verdict: res.Verdict.String(),
-		Explanation: strings.Join(res.Explanation, "\n"), Method: res.Method, Seconds: res.Elapsed.Seconds(),
+		Explanation: strings.Join(res.Explanation, "\n"), Method: res.Method, DecidedBy: res.DecidedBy,
+		Seconds: res.Elapsed.Seconds(),
 	}
 	if res.Verdict != lincheck.Linearizable {
 		report.Key = &res.Key
@@ -144,8 +150,9 @@ func printCheckHistory(stdout, stderr io.Writer, r checkHistoryReport, asJSON bo
 	if _, err := fmt.Fprintln(stdout, r.Verdict); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%s: %s on %s (%s, model %s), checked in %.3fs by %s\n",
-		r.File, nounCount(r.Operations, "operation"), nounCount(r.Keys, "key"), r.Format, r.Model, r.Seconds, r.Method)
+	fmt.Fprintf(stderr, "%s: %s on %s (%s, model %s), checked in %.3fs by %s%s\n",
+		r.File, nounCount(r.Operations, "operation"), nounCount(r.Keys, "key"), r.Format, r.Model, r.Seconds, r.Method,
+		decidedBy(r))
 	if r.Verdict == lincheck.Unknown.String() {
 		fmt.Fprintln(stderr, "gave up at the time limit; a longer --timeout (0 for none) may decide it:")
 	}
@@ -153,6 +160,20 @@ func printCheckHistory(stdout, stderr io.Writer, r checkHistoryReport, asJSON bo
 		fmt.Fprintln(stderr, r.Explanation)
 	}
 	return nil
+}
+
+// decidedBy says how many keys each technique decided, when there is more than one key.
+func decidedBy(r checkHistoryReport) string {
+	if r.Keys < 2 || len(r.DecidedBy) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, m := range []string{lincheck.MethodFastPath, lincheck.MethodSweep, lincheck.MethodPorcupine} {
+		if n := r.DecidedBy[m]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", m, n))
+		}
+	}
+	return " (keys decided: " + strings.Join(parts, ", ") + ")"
 }
 
 func nounCount(n int, noun string) string {
