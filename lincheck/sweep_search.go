@@ -235,15 +235,25 @@ func withUsed(used string, k int, n uint32) string {
 	return string(b)
 }
 
-// usedAtMost reports whether a used no more of every kind than b.
+// usedAtMost reports whether a used no more of every kind than b: a walk over both sorted
+// lists of pairs.
 func usedAtMost(a, b string) bool {
-	for j := 0; j+8 <= len(a); j += 8 {
-		k := int(binary.LittleEndian.Uint32([]byte(a[j:])))
-		if binary.LittleEndian.Uint32([]byte(a[j+4:])) > usedCount(b, k) {
+	j := 0
+	for i := 0; i+8 <= len(a); i += 8 {
+		k := le32(a, i)
+		for j+8 <= len(b) && le32(b, j) < k {
+			j += 8
+		}
+		if j+8 > len(b) || le32(b, j) != k || le32(a, i+4) > le32(b, j+4) {
 			return false
 		}
 	}
 	return true
+}
+
+// le32 reads the little-endian uint32 at s[i:].
+func le32(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
 // prune drops configurations another one dominates: the same value and linearized set,
