@@ -452,6 +452,9 @@ func (s *sweep) invoke(i int) {
 		return
 	}
 	slot := s.freeSlot()
+	if slot >= 0 && s.open.has(slot) {
+		panic(fmt.Sprintf("lincheck: sweep's free slot %d is open", slot))
+	}
 	if slot < 0 {
 		panic("lincheck: sweep ran out of slots after checking there were enough")
 	}

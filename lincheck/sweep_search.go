@@ -41,6 +41,9 @@ func (s *sweep) respond(i int) (ok, overflow bool) {
 	}
 	var queue []config
 	for _, c := range s.frontier {
+		if !c.lin.subsetOf(s.open) || !c.lin.has(slot) && !s.open.has(slot) {
+			panic(fmt.Sprintf("lincheck: sweep carried a configuration linearizing closed operations: %v, open %v", c.lin, s.open))
+		}
 		c = s.closure(c)
 		if c.lin.has(slot) {
 			emit(c)
@@ -111,6 +114,9 @@ func (s *sweep) slotOf(i int) int {
 
 // close frees the slot of an answered operation.
 func (s *sweep) close(slot, i int) {
+	if s.slots[slot] != i || !s.open.has(slot) {
+		panic(fmt.Sprintf("lincheck: sweep closes slot %d for operation %d, which holds %d", slot, i, s.slots[slot]))
+	}
 	s.maskOp(slot, &s.ops[i], false)
 	s.open.clear(slot)
 	s.slots[slot] = -1
@@ -161,6 +167,9 @@ func (s *sweep) moves(c config, fn func(config)) {
 		}
 		used := usedCount(c.used, k)
 		if used >= s.avail[k] {
+			if used > s.avail[k] {
+				panic(fmt.Sprintf("lincheck: sweep used %d crashed operations of kind %d, of %d invoked", used, k, s.avail[k]))
+			}
 			continue
 		}
 		d := c
