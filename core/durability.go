@@ -46,6 +46,7 @@ const (
 	ioHeaders
 	ioHeadersVerify // the read-back of a header sector just written
 	ioOpen          // a read or root write of the opening (open.go)
+	ioPrepareVerify // the read-back of a prepare just written
 )
 
 // ioRecord is one IO in flight and what it writes.
@@ -56,6 +57,7 @@ type ioRecord struct {
 	checksum Checksum // ioPrepare: the prepare's
 	copy     int      // ioRootCopy: which copy
 	sequence uint64   // ioRootCopy: of the root state being written
+	size     int      // ioPrepare, ioPrepareVerify: the bytes written, whole sectors
 	// ioHeaders, ioHeadersVerify: the checksum of the header written in each slot, zero for
 	// none, and of the whole sector's bytes, which the read-back must find.
 	headers [headersPerSector]Checksum
@@ -71,7 +73,7 @@ type storageState struct {
 	buffer  []byte // scratch for what a write carries; the storage copies it
 
 	rootWriting rootState // the state being written, Sequence 0 when no write is
-	rootCopy    int       // the copy of rootWriting in flight
+	rootCopies  int       // copies of rootWriting completed, of its pair of two
 }
 
 // headerSector is what the replica last asked to be written to one sector of ZoneHeaders.
@@ -101,7 +103,7 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		return
 	}
 	io := r.takeIO(id)
-	if write != (io.kind != ioHeadersVerify) {
+	if write != (io.kind != ioHeadersVerify && io.kind != ioPrepareVerify) {
 		panic(fmt.Sprintf("core: replica %d: IO %d of kind %d completed as write %v", r.index, id, io.kind, write))
 	}
 	rootDone := false
@@ -114,6 +116,8 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		r.completedHeaders(&io)
 	case ioHeadersVerify:
 		r.verifiedHeaders(&io, data)
+	case ioPrepareVerify:
+		r.verifiedPrepare(&io, data)
 	default:
 		panic(fmt.Sprintf("core: IO %d of kind %d", id, io.kind))
 	}
@@ -130,7 +134,7 @@ func (r *Replica) issueIO(io ioRecord) IO {
 	}
 	d.ioLast++
 	io.id = d.ioLast
-	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeadersVerify)
+	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioPrepareVerify && io.kind != ioOpen)
 	d.ios = append(d.ios, io)
 	return io.id
 }
@@ -155,7 +159,7 @@ func (r *Replica) takeIO(id IO) ioRecord {
 func (r *Replica) prepareWriting(op Op) bool {
 	assert(op < r.journal.size)
 	for i := range r.disk.ios {
-		if io := &r.disk.ios[i]; io.kind == ioPrepare && io.op == op {
+		if io := &r.disk.ios[i]; (io.kind == ioPrepare || io.kind == ioPrepareVerify) && io.op == op {
 			return true
 		}
 	}
@@ -196,7 +200,7 @@ func (r *Replica) writePrepare(op Op) {
 	assert(uint64(size) <= slotBytes)
 	b := r.scratch(size)
 	copy(b, e.message)
-	id := r.issueIO(ioRecord{kind: ioPrepare, op: op, checksum: e.header.Checksum})
+	id := r.issueIO(ioRecord{kind: ioPrepare, op: op, checksum: e.header.Checksum, size: size})
 	r.disk.storage.Write(id, ZonePrepares, uint64(op)*slotBytes, b)
 }
 
@@ -275,11 +279,48 @@ func (r *Replica) writeHeaders(s uint64) {
 func (r *Replica) completedPrepare(io *ioRecord) {
 	assert(io.kind == ioPrepare && !io.checksum.IsZero())
 	assert(!r.prepareWriting(io.op)) // one write of a slot at a time
+	assert(io.size > 0 && io.size%SectorSize == 0)
+	// Read back before it counts: a write the disk reported done may have landed elsewhere
+	// (misdirected), and the header written after it would then name a prepare the slot
+	// never held, which would leave a blank slot under a header: not provably never acked.
+	// With the read-back, a prepare slot that is blank proves its header was never written.
+	verify := *io
+	verify.kind = ioPrepareVerify
+	id := r.issueIO(verify)
+	r.disk.storage.Read(id, ZonePrepares, uint64(io.op)*r.config.slotSectors()*SectorSize, io.size)
+}
+
+// holdsPrepare reports whether b, read from a prepare slot, begins with the prepare whose
+// header checksum is checksum, header and body intact.
+func holdsPrepare(b []byte, cluster uint64, checksum Checksum) bool {
+	assert(!checksum.IsZero())
+	assert(len(b) >= HeaderSize && len(b)%SectorSize == 0)
+	var w wire
+	if w.parse(b[:HeaderSize], cluster) != nil || w.checksum != checksum || int(w.size) > len(b) {
+		return false
+	}
+	return checksumOf(b[HeaderSize:w.size]) == w.checksumBody
+}
+
+// verifiedPrepare notes the prepare on disk if the slot read back holds it intact and the
+// entry still holds that prepare, and writes its header sector; otherwise (a misdirected
+// write, rot, a read error: data nil) it writes the slot again.
+func (r *Replica) verifiedPrepare(io *ioRecord, data []byte) {
+	assert(io.kind == ioPrepareVerify && !io.checksum.IsZero())
+	assert(!r.prepareWriting(io.op))
 	e := r.journal.entry(io.op)
+	held := false
+	if data != nil {
+		assert(len(data) == io.size)
+		held = holdsPrepare(data, r.config.Cluster, io.checksum)
+	}
 	if e.header.Checksum == io.checksum {
 		// Replaced meanwhile and back again would have reset it: one write was in flight.
 		assert(!e.prepareDurable && !e.headerDurable)
-		e.prepareDurable = true
+		e.prepareDurable = held
+		if !held {
+			r.stats.PreparesRewritten++
+		}
 	}
 	r.writePrepare(io.op)
 	r.writeHeaders(uint64(io.op) / headersPerSector)
@@ -342,33 +383,36 @@ func (r *Replica) writeRoot() {
 	assert(!r.headInstalledChecksum.IsZero())
 	d.rootWriting = rootState{Sequence: r.root.Sequence + 1, View: r.view, LogView: r.logView,
 		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
-	d.rootCopy = 0
-	r.writeRootCopy()
+	d.rootCopies = 0 // copies of the pair completed
+	for _, copy := range rootPair(d.rootWriting.Sequence) {
+		r.writeRootCopy(copy)
+	}
 }
 
-// writeRootCopy writes the copy rootCopy of the root being written.
-func (r *Replica) writeRootCopy() {
+// writeRootCopy writes one copy of the root being written.
+func (r *Replica) writeRootCopy(copy int) {
 	d := &r.disk
 	assert(d.rootWriting.Sequence == r.root.Sequence+1)
-	assert(d.rootCopy >= 0 && d.rootCopy < RootCopies)
-	b := encodeRootInto(r.scratch(SectorSize), r.config.Cluster, r.index, d.rootCopy, &d.rootWriting)
-	id := r.issueIO(ioRecord{kind: ioRootCopy, copy: d.rootCopy, sequence: d.rootWriting.Sequence})
-	d.storage.Write(id, ZoneRoot, uint64(d.rootCopy)*SectorSize, b)
+	assert(copy == rootPair(d.rootWriting.Sequence)[0] || copy == rootPair(d.rootWriting.Sequence)[1])
+	b := encodeRootInto(r.scratch(SectorSize), r.config.Cluster, r.index, copy, &d.rootWriting)
+	id := r.issueIO(ioRecord{kind: ioRootCopy, copy: copy, sequence: d.rootWriting.Sequence})
+	d.storage.Write(id, ZoneRoot, uint64(copy)*SectorSize, b)
 }
 
-// completedRoot moves the root write on to its next copy, and reports whether it wrote its
-// last: the root is durable at the state written.
+// completedRoot counts a copy of the root being written, and reports whether it was the
+// pair's second: the root is durable at the state written.
 func (r *Replica) completedRoot(io *ioRecord) bool {
 	d := &r.disk
-	// Copies are written one at a time, in order, of the state being written.
+	// Both copies of the state's pair are in flight at once, and nothing else of the root.
+	pair := rootPair(d.rootWriting.Sequence)
 	assert(io.kind == ioRootCopy && io.sequence == d.rootWriting.Sequence)
-	assert(io.copy == d.rootCopy)
-	d.rootCopy++
-	if d.rootCopy < RootCopies {
-		r.writeRootCopy()
+	assert(io.copy == pair[0] || io.copy == pair[1])
+	assert(d.rootCopies == 0 || d.rootCopies == 1)
+	d.rootCopies++
+	if d.rootCopies < len(pair) {
 		return false
 	}
-	r.root, d.rootWriting, d.rootCopy = d.rootWriting, rootState{}, 0
+	r.root, d.rootWriting, d.rootCopies = d.rootWriting, rootState{}, 0
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
 	return true
 }

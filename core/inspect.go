@@ -14,7 +14,14 @@ func (r *Replica) Index() ReplicaIndex {
 func (r *Replica) Status() Status { return r.status }
 func (r *Replica) View() View     { return r.view }
 func (r *Replica) LogView() View  { return r.logView }
-func (r *Replica) Op() Op         { return r.journal.op }
+
+// DurableLogView is the log view its disk holds: the last view in which it was normal and
+// could acknowledge (a replica acknowledges only once its root says normal in the view).
+func (r *Replica) DurableLogView() View {
+	assert(r.root.LogView <= r.root.View)
+	return r.root.LogView
+}
+func (r *Replica) Op() Op { return r.journal.op }
 
 // CommitMin is the op executed last: every op up to it ran once, in order.
 func (r *Replica) CommitMin() Op {

@@ -108,6 +108,7 @@ type openSlot struct {
 type openStats struct {
 	decisions   [slotUnknown + 1]int
 	discarded   int // ops above the root's head of an older view: truncated, not resurrected
+	torn        int // unknown ops above the head: writes a crash tore, never acknowledged
 	uncertainAt Op  // the highest damaged or unknown op, 0 for none
 }
 
@@ -215,11 +216,13 @@ func (r *Replica) openRootCopy(io *openIO, data []byte) {
 	if o.choice != rootFound {
 		return
 	}
-	// Every copy at once, of the state chosen: whatever a crash leaves of these writes, the
-	// newest intact copy is this state (at this sequence or the chosen one).
+	// The state chosen, at the next sequence, to the other pair (rootPair): the pair that
+	// holds the chosen copy is not touched, so whatever a crash leaves of these writes, the
+	// newest intact copy is this state, and once they complete it is durable on both copies
+	// of a pair even if the copy it was read from was the only one (its write cut short).
 	o.root.Sequence++
-	for k := 0; k < RootCopies; k++ {
-		r.openIssue(openIO{kind: openRootWrite, at: uint64(k)})
+	for _, copy := range rootPair(o.root.Sequence) {
+		r.openIssue(openIO{kind: openRootWrite, at: uint64(copy)})
 	}
 }
 

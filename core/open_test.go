@@ -137,8 +137,16 @@ func TestOpenLostOrNoneRecovers(t *testing.T) {
 		if wiped {
 			h.storages[2] = newMemStorage()
 		} else {
+			// Every copy corrupt: those written (a root is written to a pair of them at a
+			// time) with a bit flipped, the others garbage.
 			for k := 0; k < RootCopies; k++ {
-				h.storages[2].sector(ZoneRoot, uint64(k))[100] ^= 1
+				if b := h.storages[2].sector(ZoneRoot, uint64(k)); len(b) > 0 {
+					b[100] ^= 1
+					continue
+				}
+				garbage := make([]byte, SectorSize)
+				garbage[100] = 1
+				h.storages[2].sectors[memSector{zone: ZoneRoot, sector: uint64(k)}] = garbage
 			}
 		}
 		r := h.reopen(2, false)

@@ -7,6 +7,10 @@ func (r *Replica) repair() {
 	if r.status == StatusRecovering {
 		return
 	}
+	if r.headUncertain {
+		r.repairHead()
+		return
+	}
 	if r.status == StatusViewChange && !r.viewChange.installed {
 		return // the log is about to be replaced
 	}

@@ -85,15 +85,16 @@ const (
 
 // ReplicaStats counts what a replica did and what it dropped, by reason.
 type ReplicaStats struct {
-	Received         [commandCount]uint64
-	Invalid          uint64 // failed to decode: corrupted, misrouted to the wrong cluster, malformed
-	Dropped          uint64 // decoded but irrelevant: stale view, wrong role, duplicate
-	Committed        uint64 // ops executed
-	RequestsExecuted uint64 // client requests run through the state machine
-	ViewsStarted     uint64 // views this replica started as primary
-	Recoveries       uint64 // recoveries completed
-	Restarts         uint64 // restarts from this replica's own disk (restart.go)
-	HeadersRewritten uint64 // header sectors written again: the read-back did not match
+	Received          [commandCount]uint64
+	Invalid           uint64 // failed to decode: corrupted, misrouted to the wrong cluster, malformed
+	Dropped           uint64 // decoded but irrelevant: stale view, wrong role, duplicate
+	Committed         uint64 // ops executed
+	RequestsExecuted  uint64 // client requests run through the state machine
+	ViewsStarted      uint64 // views this replica started as primary
+	Recoveries        uint64 // recoveries completed
+	Restarts          uint64 // restarts from this replica's own disk (restart.go)
+	HeadersRewritten  uint64 // header sectors written again: the read-back did not match
+	PreparesRewritten uint64 // prepares written again: the read-back did not find them intact
 }
 
 // NewReplica builds replica index of a cluster, on its storage. A replica that starts fresh

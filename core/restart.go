@@ -68,12 +68,28 @@ func (r *Replica) openLog(o *opening) {
 		}
 	}
 	o.slots = keep
+	if root.Head > head {
+		// The log view's log was installed up to root.Head, and the disk holds less of it:
+		// the ops between (a start_view's headers whose prepares were still being
+		// repaired) are the log's and not on disk. Its log ends at root.Head, which it
+		// cannot show: it must not vote a shorter log, nor nack what it may have held.
+		r.headUncertain = true
+		o.stats.uncertainAt = max(o.stats.uncertainAt, root.Head)
+	}
 	for i := range o.slots {
 		s := &o.slots[i]
+		if s.decision == slotUnknown && s.op > head {
+			// Above every op the disk holds: torn at the head. A crash tears the writes in
+			// flight, the prepare of an op not yet acknowledged and the header sector
+			// being written; an op acknowledged from this disk had its prepare and its
+			// header read back intact, and for it to be lost here both would have to be
+			// damaged since, on the highest op it held.
+			o.stats.torn++
+			continue
+		}
 		if s.decision == slotDamaged || s.decision == slotUnknown {
 			o.stats.uncertainAt = max(o.stats.uncertainAt, s.op)
-			window := head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax)
-			if s.op > head || window {
+			if head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax) {
 				r.headUncertain = true
 			}
 		}
@@ -117,4 +133,57 @@ func (r *Replica) openSectors(o *opening) {
 		}
 	}
 	assert(len(o.sectors) == 0 || uint64(len(d.sectors)) > o.sectors[len(o.sectors)-1].sector)
+}
+
+// headRepaired reports whether repair has made an uncertain head certain again, and clears
+// it if so: the log reaches the head the root installed, and every op of the window a
+// do_view_change describes is held on the chain from the head. The replica may then vote:
+// what it may have acknowledged and lost is back. (Without this, a view change that needs
+// the vote of a replica whose head is uncertain would never finish: a start_view clearing
+// it needs the view change first.)
+func (r *Replica) headRepaired() bool {
+	assert(r.headUncertain && r.status == StatusViewChange)
+	j := r.journal
+	if j.op < r.headInstalled || j.chainFrom > j.op {
+		return false
+	}
+	window := Op(r.config.PipelineMax)
+	for op := j.op; op > 0 && op+window >= j.op; op-- {
+		if !j.trusted(op) || j.message(op) == nil {
+			return false
+		}
+	}
+	r.headUncertain = false
+	return true
+}
+
+// repairHead asks the other replicas for what an uncertain head lacks (headRepaired): the
+// prepares of the window it holds only headers of, and the headers up to the head the root
+// installed. Any replica may answer: the chain from the head checks what comes back.
+func (r *Replica) repairHead() {
+	assert(r.headUncertain && r.status == StatusViewChange)
+	assert(r.config.Replicas > 1) // a cluster of one never changes views
+	j := r.journal
+	other := func() ReplicaIndex {
+		pick := ReplicaIndex(r.rand.Int(r.config.Replicas - 1))
+		if pick >= r.index {
+			pick++
+		}
+		assert(pick != r.index && int(pick) < r.config.Replicas)
+		return pick
+	}
+	if j.op < r.headInstalled {
+		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: j.op + 1,
+			OpMax: min(r.headInstalled, j.op+HeadersMax)}
+		r.bus.SendToReplica(other(), r.enc.RequestHeaders(&m))
+	}
+	budget := r.config.RepairMax
+	window := Op(r.config.PipelineMax)
+	for op := j.op; op > 0 && op+window >= j.op && budget > 0; op-- {
+		if !j.trusted(op) || j.message(op) != nil {
+			continue
+		}
+		r.sendRequestPrepare(other(), op, j.header(op).Checksum)
+		budget--
+	}
 }

@@ -124,6 +124,22 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 	return s, rootValid
 }
 
+// rootPair is the pair of copies a root of this sequence is written to: sequences alternate
+// between copies 0, 1 and copies 2, 3. The two copies of a pair are written at once, and
+// the state is durable once both completed; the other pair, untouched meanwhile, keeps the
+// state before. So a crash that tears both copies of the pair being written leaves the
+// previous state (durable, on both copies of its pair), and the one copy the fault atlas
+// may rot leaves the other of its pair: the newest state the replica acted on survives
+// whatever one crash and one fault do, and a root write costs one write's latency, not
+// four. (A state whose pair was only partly written was never acted on: the replica acts
+// on a root only once it is durable.)
+func rootPair(sequence uint64) [2]int {
+	assert(sequence > 0)
+	assert(RootCopies == 4)
+	first := int(sequence%2) * 2
+	return [2]int{first, first + 1}
+}
+
 // rootChoice is what a replica makes of its root copies at start-up.
 type rootChoice uint8
 
@@ -133,10 +149,9 @@ const (
 	rootLost                        // no valid copy, and not all blank: the state is gone
 )
 
-// chooseRoot picks the newest valid copy. Copies are written one at a time, each after the
-// one before completed, so a crash tears at most the copy being written and the others hold
-// the previous state or the new one; the simulator's fault atlas lets at most one other
-// copy of a replica rot or be overwritten by a misdirected write.
+// chooseRoot picks the newest valid copy. A state is written to its pair of copies
+// (rootPair), so a crash tears at most that pair and the other holds the previous state;
+// the simulator's fault atlas lets at most one copy of a replica rot or fail.
 func chooseRoot(states *[RootCopies]rootState, verdicts *[RootCopies]rootVerdict) (rootState, rootChoice) {
 	var best rootState
 	valid, blank := 0, 0

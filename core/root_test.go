@@ -99,3 +99,51 @@ func TestRootChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestRootPairsSurviveACrashAndAFault: a state is durable once both copies of its pair are
+// written. Whatever a crash does to the pair being written next, and whichever one copy a
+// fault then rots, the durable state (or a newer one) is what start-up chooses.
+func TestRootPairsSurviveACrashAndAFault(t *testing.T) {
+	garbage := make([]byte, SectorSize)
+	garbage[7] = 1
+	for sequence := uint64(2); sequence <= 5; sequence++ {
+		state := func(s uint64) rootState {
+			return rootState{Sequence: s, View: View(s), LogView: View(s), Head: Op(s), HeadChecksum: Checksum{Lo: s}}
+		}
+		durable, before, next := state(sequence), state(sequence-1), state(sequence+1)
+		var sectors [RootCopies][]byte
+		for _, s := range []rootState{before, durable} {
+			for _, copy := range rootPair(s.Sequence) {
+				sectors[copy] = encodeRoot(rootTestCluster, 2, copy, &s)
+			}
+		}
+		pair := rootPair(next.Sequence)
+		if pair == rootPair(durable.Sequence) {
+			t.Fatalf("sequences %d and %d share a pair", durable.Sequence, next.Sequence)
+		}
+		// The crash: each copy of the next state's pair torn (garbage) or written.
+		for tear := 0; tear < 4; tear++ {
+			crashed := sectors
+			for i, copy := range pair {
+				if tear&(1<<i) != 0 {
+					crashed[copy] = garbage
+				} else {
+					crashed[copy] = encodeRoot(rootTestCluster, 2, copy, &next)
+				}
+			}
+			// Then one copy rots, any of them (or none).
+			for rot := -1; rot < RootCopies; rot++ {
+				faulted := crashed
+				if rot >= 0 {
+					faulted[rot] = append([]byte(nil), faulted[rot]...)
+					faulted[rot][200] ^= 1
+				}
+				got, choice := readRoot(t, faulted)
+				if choice != rootFound || got.Sequence < durable.Sequence {
+					t.Fatalf("sequence %d, tear %b, rot %d: chose %+v (%v), want %d or newer",
+						sequence, tear, rot, got, choice, durable.Sequence)
+				}
+			}
+		}
+	}
+}

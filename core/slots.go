@@ -6,10 +6,12 @@ import "fmt"
 //
 // Every op n has two places on disk: its header, in sector n/headersPerSector of
 // ZoneHeaders, and its prepare, in slot n of ZonePrepares. The write path writes the prepare
-// first and its header only once the prepare is on disk, and acknowledges the op only once
-// both are (durability.go). So a header that is blank proves the op was never acknowledged
-// from this disk, whatever the prepare slot holds; and a header that is there proves it may
-// have been, whatever happened to the prepare since. Protocol-Aware Recovery's rule follows:
+// first, reads it back, writes its header only once the prepare read back intact, reads
+// that back too, and acknowledges the op only then (durability.go). So a header that is
+// blank proves the op was never acknowledged from this disk, whatever the prepare slot
+// holds; a prepare slot that is blank proves its header was never written, whatever the
+// header entry now holds; and a header that is there proves the op may have been
+// acknowledged, whatever happened to the prepare since. Protocol-Aware Recovery's rule follows:
 // only what was provably never acknowledged may be treated as absent (nacked in a view
 // change, truncated); anything else that is damaged is kept as a known gap and repaired
 // from the other replicas, and the replica neither acks nor nacks it meanwhile.
@@ -134,10 +136,15 @@ func decideSlot(s *slotRead) (slotDecision, PrepareHeader) {
 		// The prepare is blank, another op's, or corrupt: the header says what to repair.
 		return slotDamaged, s.fromHeader
 	case slotHeaderOther, slotHeaderCorrupt:
-		// The header entry says nothing about this op, so nothing proves the op was never
-		// acknowledged. A prepare that verifies is the op; otherwise the op is a gap.
-		if s.prepare == slotPrepareValid {
+		// The header entry says nothing about this op. A prepare that verifies is the op;
+		// a blank slot proves no header was written for it (a prepare is read back intact
+		// before its header is written), so it was never acknowledged; otherwise the op
+		// is a gap.
+		switch s.prepare {
+		case slotPrepareValid:
 			return slotPrepareOnly, s.fromPrepare
+		case slotPrepareBlank:
+			return slotEmpty, PrepareHeader{}
 		}
 		return slotUnknown, PrepareHeader{}
 	}

@@ -50,11 +50,11 @@ func TestDecideSlotRows(t *testing.T) {
 		{"valid header, another op's prepare: overwritten by a misdirected write", slotHeaderValid, h3, slotPrepareOther, none, slotDamaged, h3},
 		{"valid header, corrupt prepare: rot or a latent error, maybe acked", slotHeaderValid, h3, slotPrepareCorrupt, none, slotDamaged, h3},
 		{"another op's header, valid prepare", slotHeaderOther, none, slotPrepareValid, h3, slotPrepareOnly, h3},
-		{"another op's header, blank prepare: nothing proves it was never acked", slotHeaderOther, none, slotPrepareBlank, none, slotUnknown, none},
+		{"another op's header, blank prepare: no header was ever written for it", slotHeaderOther, none, slotPrepareBlank, none, slotEmpty, none},
 		{"another op's header, another op's prepare", slotHeaderOther, none, slotPrepareOther, none, slotUnknown, none},
 		{"another op's header, corrupt prepare", slotHeaderOther, none, slotPrepareCorrupt, none, slotUnknown, none},
 		{"corrupt header, valid prepare: the prepare proves itself", slotHeaderCorrupt, none, slotPrepareValid, h3, slotPrepareOnly, h3},
-		{"corrupt header, blank prepare: maybe acked, prepare lost", slotHeaderCorrupt, none, slotPrepareBlank, none, slotUnknown, none},
+		{"corrupt header, blank prepare: no header was ever written for it", slotHeaderCorrupt, none, slotPrepareBlank, none, slotEmpty, none},
 		{"corrupt header, another op's prepare", slotHeaderCorrupt, none, slotPrepareOther, none, slotUnknown, none},
 		{"corrupt header, corrupt prepare", slotHeaderCorrupt, none, slotPrepareCorrupt, none, slotUnknown, none},
 	}

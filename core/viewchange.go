@@ -228,7 +228,7 @@ func (r *Replica) sendDoViewChange() {
 	if r.root.View != r.view || r.root.LogView != r.logView {
 		return // the view and log view it claims are not durable: the root's write sends it
 	}
-	if r.headUncertain {
+	if r.headUncertain && !r.headRepaired() {
 		return // it cannot say where its log ends (restart.go): it waits for a log installed
 	}
 	m := r.ownDoViewChange()
