@@ -44,10 +44,14 @@ func (w *World) checkReplica(i int, r *core.Replica) {
 	}
 	if r.View() < w.normalViewMax[i] {
 		w.violations = append(w.violations, checker.Violation{Tick: now, Replica: i, Invariant: "no ack taken back",
-			Detail: fmt.Sprintf("normal in view %d after having been normal (and acknowledging) in view %d",
+			Detail: fmt.Sprintf("normal in view %d after having been normal, durably (and so acknowledging), in view %d",
 				r.View(), w.normalViewMax[i])})
 	}
-	w.normalViewMax[i] = max(w.normalViewMax[i], r.View())
+	// Normal in a view only counts once the disk says so: a replica acknowledges nothing
+	// before, and a crash before may bring it back in the view it left.
+	if r.DurableLogView() == r.View() {
+		w.normalViewMax[i] = max(w.normalViewMax[i], r.View())
+	}
 }
 
 // checkReplies checks the replies that arrived this tick.

@@ -74,7 +74,7 @@ func (w *World) replicaNode(index int, replica *core.Replica) replicaNode {
 }
 
 // crashed is the kernel's word that a process crashed: a replica's writes in flight are
-// lost or torn (nothing reads them back yet).
+// lost or torn, and its next life reads back what the disk kept.
 func (w *World) crashed(p simnet.Process) {
 	if int(p) < w.options.Replicas {
 		w.disk(int(p)).Crash()
@@ -87,17 +87,22 @@ type clientNode struct{ client *core.Client }
 func (n clientNode) Tick()                                 { n.client.Tick() }
 func (n clientNode) Receive(_ simnet.Process, data []byte) { n.client.Receive(data) }
 
-// start builds the node of a process: a replica on its disk (recovering when it restarts,
-// since until the read path lands a restart reads nothing back) or a client with its
-// workload slot.
+// start builds the node of a process: a replica on its disk, or a client with its workload
+// slot. A replica first reads its disk back (core.OpenReplica, status opening): the node
+// ticks the disk from the start, and the disk's completions reach the replica while it
+// opens as after. Its first start is on a fresh disk and starts normal in view 0; a restart
+// restarts from what the disk holds, or, when the disk has no root (a wipe gave it an empty
+// one) or lost it, recovers from its peers (VRR §4.3). Either way it executes its log
+// again from op 1: the checker forgets what it had executed.
 func (w *World) start(env *Env) Node {
 	b := &bus{env: env, world: w}
 	if int(env.Process) < w.options.Replicas {
 		index := int(env.Process)
-		replica := core.NewReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
-			env.Rand, w.disk(index), env.Life > 0)
+		replica := core.OpenReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
+			env.Rand, w.disk(index), env.Life == 0)
 		if env.Life > 0 {
 			w.commits.Restarted(index)
+			w.rejoining[index] = true
 		}
 		return w.replicaNode(index, replica)
 	}

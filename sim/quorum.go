@@ -5,6 +5,7 @@ import (
 
 	"github.com/vsrsim/vsrsim/checker"
 	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/simnet"
 )
 
 // Committed in fact. A primary commits op n once a replication quorum holds each op up to n;
@@ -15,7 +16,9 @@ import (
 // they leave the backups (acks.go) and keeps the frontier of what is committed in fact:
 //
 //   - op F+1 joins it once a quorum holds it in one view (its primary, which prepared it,
-//     and the backups that acknowledged it there), that view no older than the one in which
+//     once its own copy is on disk, and the backups that acknowledged it there: a replica
+//     restarts from its disk, and a primary that crashed before its write completed comes
+//     back without the op), that view no older than the one in which
 //     F joined (a quorum of an older view may have held a prepare the view that committed F
 //     replaced: its op below was not yet committed then);
 //   - an op within the frontier must become canonical as that very prepare, and no backup
@@ -89,10 +92,36 @@ func (w *World) noteAck(m *core.PrepareOk) {
 			t = &ackTally{}
 			q.tallies[m.Op] = t
 		}
-		primary := uint64(m.View) % uint64(w.config.Replicas)
-		*t = ackTally{view: m.View, checksum: m.Prepare, holders: 1 << primary}
+		*t = ackTally{view: m.View, checksum: m.Prepare}
+		w.notePrimaryHolds(m.Op, t)
 	}
 	t.holders |= 1 << m.Replica
+	w.advanceFrontier()
+}
+
+// notePrimaryHolds counts the primary of a tally's view among its holders once its own copy
+// of the prepare is on disk.
+func (w *World) notePrimaryHolds(op core.Op, t *ackTally) {
+	primary := uint64(t.view) % uint64(w.config.Replicas)
+	if t.holders&(1<<primary) != 0 || w.kernel.State(simnet.Process(primary)) == StateCrashed {
+		return
+	}
+	if w.replicas[primary].HoldsDurably(op, t.checksum) {
+		t.holders |= 1 << primary
+	}
+}
+
+// notePrimariesHold looks, after every tick, for primaries whose own copy of an op above the
+// frontier became durable after the first acknowledgement named it.
+func (w *World) notePrimariesHold() {
+	q := &w.quorum
+	for op := q.frontier + 1; ; op++ {
+		t := q.tallies[op]
+		if t == nil {
+			break
+		}
+		w.notePrimaryHolds(op, t)
+	}
 	w.advanceFrontier()
 }
 

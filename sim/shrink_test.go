@@ -11,9 +11,9 @@ import (
 // fail the same way, be no larger in any dimension and smaller in some, and write a corpus
 // entry that replays to the same verdict.
 func TestShrinkKeepsTheFailureAndShrinks(t *testing.T) {
-	// Seed 8: what seeds draw moved (header writes read back: seed 26 passes with the bug
-	// now; before it, the storage knobs moved seed 14, and writes taking time seed 8).
-	config := RunConfig{Seed: "8", Bugs: core.BugCommitWithoutQuorum}
+	// Seed 14: what seeds draw moves as the simulator grows (writes, storage knobs, restarts
+	// from disk); pick one whose failure shrinks in ticks (2,414 to 299 when chosen).
+	config := RunConfig{Seed: "14", Bugs: core.BugCommitWithoutQuorum}
 	report, err := Shrink(config, 60, nil)
 	if err != nil {
 		t.Fatal(err)

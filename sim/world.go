@@ -29,9 +29,11 @@ type World struct {
 	workload      *workload
 	commits       *checker.Commits
 	model         *checker.Model
-	normalViewMax []core.View   // per replica, across restarts
-	sentDecoder   *core.Decoder // for the messages replicas send (acks.go)
-	quorum        quorumState   // what is committed in fact (quorum.go)
+	normalViewMax []core.View // per replica, across restarts
+	// rejoining: per replica, restarted and not yet normal since (nodes.go's start).
+	rejoining   []bool
+	sentDecoder *core.Decoder // for the messages replicas send (acks.go)
+	quorum      quorumState   // what is committed in fact (quorum.go)
 
 	stateMachine func(replica int) core.StateMachine
 	unchecked    bool      // no checkers: only to measure what they cost
@@ -79,7 +81,8 @@ func newWorld(options Options, factory entropy.Factory, trace *Trace, config *Ru
 	w := &World{options: options, entropy: factory, trace: trace, verbose: config.Verbose,
 		stateMachine: config.StateMachine, unchecked: config.uncheckedForBenchmark,
 		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
-		observed: make([]replicaStatus, options.Replicas), phase: "safety"}
+		observed: make([]replicaStatus, options.Replicas), rejoining: make([]bool, options.Replicas),
+		phase: "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
 	w.config.Bugs = config.Bugs
 	if config.Coverage != nil {
@@ -132,6 +135,7 @@ func (w *World) observe() {
 	}
 	if !w.unchecked {
 		w.checkReplies()
+		w.notePrimariesHold()
 	}
 }
 
@@ -144,9 +148,17 @@ func (w *World) statusChanged(i int, before, after replicaStatus) {
 		w.viewStarted = after.view
 		w.stats.ViewChanges++
 	}
-	if before.up && before.status == core.StatusRecovering && after.up && after.status == core.StatusNormal {
-		w.stats.Recoveries++
-		w.kernel.Recovered(simnet.Process(uint64(after.view) % uint64(w.config.Replicas)))
+	if after.up && after.status == core.StatusNormal && (w.rejoining[i] ||
+		before.up && before.status == core.StatusRecovering) {
+		// Rejoined, by a recovery from its peers or a restart from its disk: the primary it
+		// rejoined through may crash at once (crashAfterRecoveryProbability).
+		if before.status == core.StatusRecovering {
+			w.stats.Recoveries++
+		}
+		w.rejoining[i] = false
+		if primary := int(uint64(after.view) % uint64(w.config.Replicas)); primary != i {
+			w.kernel.Recovered(simnet.Process(primary))
+		}
 	}
 	if w.trace.Writing() || w.verbose != nil {
 		line := fmt.Sprintf("replica %d %s view=%d op=%d commit=%d", i, describeStatus(after), after.view, after.op, after.commitMin)
@@ -214,17 +226,18 @@ func (w *World) coreReport() string {
 }
 
 // startLiveness heals a core of replicas: at least a replication quorum, so that it can
-// commit on its own. Until storage lands a replica that restarts has lost its state and
-// needs a quorum that kept theirs, so the core is drawn from the replicas that have their
-// state first (up and not recovering: the fault scheduler always leaves a quorum of them;
-// one that merely lags repairs itself), then from the rest.
+// commit on its own. A replica that recovers from its peers (wiped, or its root lost) needs
+// a quorum that kept their state, so the core is drawn from the replicas that have their
+// state first (up, not recovering and not still opening their disk: the fault scheduler
+// always leaves a quorum of them; one that merely lags repairs itself), then from the rest.
 func (w *World) startLiveness() {
 	r := w.entropy.Stream("liveness")
 	size := min(w.config.QuorumReplication()+w.options.LivenessCoreExtras, w.options.Replicas)
 	var healthy, rest []simnet.Process
 	for i := 0; i < w.options.Replicas; i++ {
 		p := simnet.Process(i)
-		if w.kernel.State(p) != StateCrashed && w.replicas[i].Status() != core.StatusRecovering {
+		if status := w.replicas[i].Status(); w.kernel.State(p) != StateCrashed &&
+			status != core.StatusRecovering && status != core.StatusOpening {
 			healthy = append(healthy, p)
 		} else {
 			rest = append(rest, p)
