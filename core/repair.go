@@ -118,6 +118,19 @@ func (r *Replica) onHeaders(m *Headers) {
 		return
 	}
 	assert(len(m.Headers) > 0 && len(m.Headers) <= HeadersMax)
+	if r.headUncertain && r.journal.op < r.headInstalled {
+		// The head the root installed, named by its checksum: the one header that may move
+		// an uncertain head up, and trust runs down from it (restart.go, repairHead).
+		for i := range m.Headers {
+			h := &m.Headers[i]
+			if h.Op == r.headInstalled && h.Checksum == r.headInstalledChecksum {
+				assert(h.Op > r.journal.op && h.Op > r.commitMin)
+				r.journal.setHead(h, nil, r.commitMin)
+				r.journalChanged()
+				return
+			}
+		}
+	}
 	chainFrom := r.journal.chainFrom
 	changed := false
 	for i := len(m.Headers) - 1; i >= 0; i-- {
@@ -125,7 +138,7 @@ func (r *Replica) onHeaders(m *Headers) {
 			changed = true
 		}
 	}
-	// A header is taken only to extend trust down the chain, never to move the head.
+	// Otherwise a header is taken only to extend trust down the chain, never to move the head.
 	assert(changed == (r.journal.chainFrom < chainFrom))
 	if !changed {
 		r.drop()

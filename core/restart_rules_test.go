@@ -405,17 +405,13 @@ func TestOpenRewritesTheRootToTheOtherPair(t *testing.T) {
 	}
 }
 
-// BUG (skipped until fixed): a replica whose root's installed head H lies above what its
-// disk holds cannot repair its head. repairHead asks for the headers of ops j.op+1..H, and
-// the answer arrives, but onHeaders takes a header only through journal.acceptHeader, which
-// accepts only the header the chain wants below chainFrom: never one above the head. So
-// j.op stays below headInstalled, headRepaired never holds, and the replica never votes.
-// With the old primary down, the view change that needs its vote never finishes (here:
-// still changing views, in v4, after 2000 ticks). The root's HeadChecksum names op
-// H's header, so a header at H with that checksum could be taken as the head and trust run
-// down from it.
+// A replica whose root's installed head H lies above what its disk holds repairs its head:
+// repairHead asks for the headers up to H, onHeaders takes the one at H that the root's
+// HeadChecksum names as the new head, trust runs down from it, the window's headers and
+// prepares follow, and it votes. Found by the test below while it failed (headers above the
+// head were never taken: the replica never voted, and with the old primary down the view
+// change never finished).
 func TestOpenUncertainHeadBelowItsInstalledHeadRepairsThenVotes(t *testing.T) {
-	t.Skip("bug: headers above the head (repairHead's request_headers) are never taken; see the comment")
 	h := openCluster(t, 4)
 	view := h.replica(2).view
 	head := restartBelowRootHead(t, h)

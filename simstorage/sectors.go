@@ -1,6 +1,10 @@
 package simstorage
 
-import "github.com/vsrsim/vsrsim/core"
+import (
+	"encoding/binary"
+
+	"github.com/vsrsim/vsrsim/core"
+)
 
 // sectorsMax bounds a zone, so that a (zone, sector) pair packs into one map key.
 const sectorsMax = 1 << 56
@@ -46,10 +50,7 @@ func (s *sectors) write(zone core.Zone, first uint64, data []byte) {
 	for i := 0; i*core.SectorSize < len(data); i++ {
 		k := key(zone, first+uint64(i))
 		in := data[i*core.SectorSize : (i+1)*core.SectorSize]
-		end := len(in)
-		for end > 0 && in[end-1] == 0 {
-			end--
-		}
+		end := trimmed(in)
 		old := s.data[k]
 		s.bytes -= uint64(len(old))
 		// Nothing keeps a stored slice but the map (reads and pristine copy out of it), so a
@@ -62,6 +63,20 @@ func (s *sectors) write(zone core.Zone, first uint64, data []byte) {
 			delete(s.faults, k)
 		}
 	}
+}
+
+// trimmed is the length of b without its trailing zeros, found a word at a time: a short
+// prepare padded to a sector is mostly zeros, and this runs for every sector written.
+func trimmed(b []byte) int {
+	end := len(b)
+	for end >= 8 && binary.LittleEndian.Uint64(b[end-8:]) == 0 {
+		end -= 8
+	}
+	for end > 0 && b[end-1] == 0 {
+		end--
+	}
+	assert(end == len(b) || b[end] == 0)
+	return end
 }
 
 // read copies len(buffer)/SectorSize sectors from first on into buffer, as a read sees
