@@ -117,10 +117,22 @@ func (r *Replica) openLog(o *opening) {
 // openSectors tells the write path what each header sector holds as read, so that it
 // writes only the sectors whose entries differ from the journal's (and every sector that
 // held junk).
+//
+// Sectors above the head's are left as they are, untracked: junk there (rot or a
+// misdirected write on sectors the log never reached) reads back at a later start-up as
+// empty or torn slots above the head, and the sector is written whole once the log reaches
+// it. Tracking them cost a headerSector each up to the highest (a swarm seed's restarts
+// allocated gigabytes, and its memory passed its bar).
 func (r *Replica) openSectors(o *opening) {
 	d := &r.disk
+	last := uint64(r.journal.op) / headersPerSector
+	assert(len(d.sectors) == 0)
+	d.sectors = make([]headerSector, 0, last+1)
 	for i := range o.sectors {
 		s := &o.sectors[i]
+		if s.sector > last {
+			continue
+		}
 		for uint64(len(d.sectors)) <= s.sector {
 			d.sectors = append(d.sectors, headerSector{})
 		}
@@ -128,11 +140,11 @@ func (r *Replica) openSectors(o *opening) {
 		d.sectors[s.sector].rewrite = s.junk
 	}
 	for i := range o.sectors {
-		if o.sectors[i].junk {
+		if o.sectors[i].junk && o.sectors[i].sector <= last {
 			r.writeHeaders(o.sectors[i].sector)
 		}
 	}
-	assert(len(o.sectors) == 0 || uint64(len(d.sectors)) > o.sectors[len(o.sectors)-1].sector)
+	assert(uint64(len(d.sectors)) <= last+1)
 }
 
 // headRepaired reports whether repair has made an uncertain head certain again, and clears
