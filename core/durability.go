@@ -231,7 +231,7 @@ func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
 		if op >= j.size {
 			break
 		}
-		if e := j.entry(op); e.prepareDurable {
+		if e := j.entry(op); e.prepareDurable || e.headerKept {
 			assert(!e.header.Checksum.IsZero() && e.header.Op == op)
 			want[k] = e.header.Checksum
 		}

@@ -36,6 +36,11 @@ type journalEntry struct {
 	//	Invariant: headerDurable implies prepareDurable, and both are for header.Checksum.
 	prepareDurable bool // a write of the prepare with header.Checksum completed at its slot
 	headerDurable  bool // and then a write of its header sector holding that header
+	// headerKept: the disk held this header at start-up over a prepare it could not read
+	// back (slotDamaged). Its sector keeps it, though the prepare is not on disk: the
+	// header is the proof this op may have been acknowledged, which a rewrite of the
+	// sector must not erase (an erased one reads back as never acknowledged).
+	headerKept bool
 }
 
 // durable reports whether the entry's prepare and header are both on disk: what an
@@ -136,7 +141,7 @@ func (j *journal) set(h *PrepareHeader, message []byte) {
 	e := j.entry(h.Op)
 	if e.header.Checksum != h.Checksum {
 		// Another prepare: nothing of what the disk holds at this slot is its.
-		e.message, e.prepareDurable, e.headerDurable = nil, false, false
+		e.message, e.prepareDurable, e.headerDurable, e.headerKept = nil, false, false, false
 	}
 	e.header = *h
 	if message != nil {

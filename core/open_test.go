@@ -300,3 +300,29 @@ func TestVerifiedHeaderWritesCatchAMisdirect(t *testing.T) {
 		t.Fatalf("r1 acknowledged op %d with its header entry not on disk", op)
 	}
 }
+
+// A damaged op's header stays on disk: restarted with a damaged head, the replica writes
+// the header sector that holds it again, and the damaged op's header entry is still there,
+// so a second crash before repair still finds "maybe acknowledged", never a blank that
+// reads as never acknowledged. (Without headerKept, sectorHeaders leaves the entry out and
+// the rewrite blanks it: the second restart finds the op empty and the log ends below it,
+// as in swarm seed 3 with whole-cluster crashes, where every replica lost op 48 that way.)
+func TestOpenKeepsADamagedOpsHeaderOnDisk(t *testing.T) {
+	h := openCluster(t, 3)
+	op := restartWithCorruptHead(t, h, 2)
+	want := append([]byte(nil), headerEntry(h, 2, op)...)
+	r := h.replica(2)
+	// Force a write of the sector from the journal, as any change of a neighbour would.
+	s := uint64(op) / headersPerSector
+	r.disk.sectors[s].rewrite = true
+	h.step(2, func(r *Replica) { r.writeHeaders(s) })
+	if got := headerEntry(h, 2, op); string(got) != string(want) {
+		t.Fatalf("the rewrite of sector %d dropped the damaged op %d's header", s, op)
+	}
+	h.crash(2)
+	r = h.reopen(2, false)
+	if r.opened.decisions[slotDamaged] != 1 || r.journal.op != op {
+		t.Fatalf("after a second restart: head %d, decisions %v: want op %d still damaged, the head",
+			r.journal.op, r.opened.decisions, op)
+	}
+}

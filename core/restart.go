@@ -46,7 +46,8 @@ func (r *Replica) restartFromDisk(o *opening) {
 	// installed again: ops appended since are of this log view.
 	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	r.stats.Restarts++
-	assert(r.view >= root.View && r.logView == root.LogView)
+	// A view change may finish at once (a cluster of one votes alone): the log view moves.
+	assert(r.view >= root.View && r.logView >= root.LogView)
 }
 
 // openLog puts the slots read into the journal and marks what is on disk already, applying
@@ -68,7 +69,7 @@ func (r *Replica) openLog(o *opening) {
 		}
 	}
 	o.slots = keep
-	if root.Head > head {
+	if root.Head > head && r.config.Replicas > 1 {
 		// The log view's log was installed up to root.Head, and the disk holds less of it:
 		// the ops between (a start_view's headers whose prepares were still being
 		// repaired) are the log's and not on disk. Its log ends at root.Head, which it
@@ -89,7 +90,10 @@ func (r *Replica) openLog(o *opening) {
 		}
 		if s.decision == slotDamaged || s.decision == slotUnknown {
 			o.stats.uncertainAt = max(o.stats.uncertainAt, s.op)
-			if head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax) {
+			// A cluster of one has no one to repair from, and no atlas faults: what its
+			// disk lost, a crash tore before it was acknowledged.
+			window := head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax)
+			if window && r.config.Replicas > 1 {
 				r.headUncertain = true
 			}
 		}
@@ -99,6 +103,7 @@ func (r *Replica) openLog(o *opening) {
 		j.set(&s.header, s.message)
 		e := j.entry(s.op)
 		e.prepareDurable = s.decision == slotIntact || s.decision == slotPrepareOnly
+		e.headerKept = s.decision == slotDamaged
 		e.headerDurable = s.decision == slotIntact
 	}
 	r.recovery.recoveredOp = o.stats.uncertainAt
