@@ -47,7 +47,7 @@ type Client struct {
 //   - the request in flight is request number `request`, under the current identity;
 //   - registerWait counts down only with no session and nothing in flight.
 
-const evictedInARowMax = 6 // the doubling of the wait before registering again stops here
+const evictedInARowMax = 8 // the doubling of the wait before registering again stops here
 
 type clientRequest struct {
 	number  RequestNumber
@@ -359,3 +359,7 @@ func (c *Client) onEviction(m *Eviction) {
 		c.onEvicted()
 	}
 }
+
+// EvictedInARowMax is where the doubling of a client's wait before registering again after
+// evictions stops: the longest wait is twice ClientRequestTicks << (EvictedInARowMax−1).
+const EvictedInARowMax = evictedInARowMax

@@ -1,6 +1,10 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vsrsim/vsrsim/core"
+)
 
 // What a healed cluster promises its clients. Once the liveness core has converged it must
 // serve: what is left of the run's requests, and at least one request per client more, so
@@ -36,8 +40,10 @@ func (w *World) serve() string {
 	asked := max(left, uint64(w.options.Clients))
 	wl.budget, wl.closed, wl.serving, wl.repliedAt = wl.replies+asked, false, true, start
 	answeredBefore := wl.replies
-	bound := w.options.LivenessTicksMax + asked*drainTicksPerRequest
 	outcomeMax, gapMax := w.servingBounds()
+	// The whole share, plus the longest wait one operation may see: so that a client that
+	// no longer gets anywhere is named by the per-operation bounds, not hidden in the total.
+	bound := w.options.LivenessTicksMax + asked*drainTicksPerRequest + outcomeMax
 	for !(wl.done() && w.converged()) {
 		now := w.kernel.Now()
 		if uint64(now-start) >= bound {
@@ -58,13 +64,13 @@ func (w *World) serve() string {
 
 // servingBounds are the waits a healed core's clients may see. A client retries a request
 // after at most ClientRequestMax ticks; after evictions in a row it waits before
-// registering again, at most twice ClientRequestTicks << 5 (core.Client.onEviction); an
-// operation then takes a register and a request. Both bounds leave a margin of four over
-// that (20,480 ticks with the default timeouts, where 400 swarm seeds, a fifth of them
-// crowded, show at most 2,581 and 1,729), so that an alarm means a client that no longer
-// gets anywhere.
+// registering again, at most twice ClientRequestTicks << (EvictedInARowMax−1)
+// (core.Client.onEviction); an operation then takes a register and a request. Both bounds
+// leave a margin of four over that (51,200 ticks with the default timeouts; 20,480 when the
+// doubling stopped at 6, where 400 swarm seeds, a fifth of them crowded, showed at most
+// 2,581 and 1,729), so that an alarm means a client that no longer gets anywhere.
 func (w *World) servingBounds() (outcome, gap uint64) {
-	evictionWait := 2 * (w.config.ClientRequestTicks << 5)
+	evictionWait := 2 * (w.config.ClientRequestTicks << (core.EvictedInARowMax - 1))
 	outcome = 4 * (evictionWait + 4*w.config.ClientRequestMax)
 	return outcome, outcome
 }
