@@ -31,6 +31,14 @@ const (
 	// BugTruncateWithoutNacks: the new primary truncates an op it lacks without a nack
 	// quorum proving it uncommitted.
 	BugTruncateWithoutNacks
+	// BugAckBeforeDurable: a replica acknowledges a prepare it holds in memory before its
+	// prepare and header writes completed (durability.go, ackable): a crash may then lose
+	// what a quorum acknowledged.
+	BugAckBeforeDurable
+	// BugCorruptAsTorn: at start-up a slot whose header is intact and whose prepare is
+	// corrupt is taken for a write torn at the head and dropped (restart.go), instead of
+	// kept as maybe acknowledged: the replica may then nack an op it acknowledged.
+	BugCorruptAsTorn
 	bugEnd
 )
 
@@ -40,6 +48,8 @@ var bugNames = map[Bug]string{
 	BugDuplicateRequests:    "duplicate-requests",
 	BugShortestLog:          "shortest-log",
 	BugTruncateWithoutNacks: "truncate-without-nacks",
+	BugAckBeforeDurable:     "ack-before-durable",
+	BugCorruptAsTorn:        "corrupt-as-torn",
 }
 
 // BugNames lists every bug by name, sorted.

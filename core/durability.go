@@ -427,6 +427,9 @@ func (r *Replica) rootNormal() bool {
 // entry is durable, and the disk says the replica is normal in this view.
 func (r *Replica) ackable(op Op) bool {
 	assert(op > 0 && op <= r.journal.op)
+	if r.bug(BugAckBeforeDurable) {
+		return r.status == StatusNormal && r.logView == r.view && r.journal.message(op) != nil
+	}
 	return r.rootNormal() && r.journal.entry(op).durable()
 }
 

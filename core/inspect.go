@@ -50,6 +50,19 @@ func (r *Replica) RequestsExecuted() uint64 {
 
 func (r *Replica) IsPrimary() bool { return r.isPrimary() }
 
+// DurablyHeld reports whether the prepare of op with that checksum is on disk, prepare and
+// header both read back, and the disk says the replica is normal in its view: what a
+// prepare_ok must wait for.
+func (r *Replica) DurablyHeld(op Op, checksum Checksum) bool {
+	assert(!checksum.IsZero())
+	if op == 0 || op > r.journal.op || !r.journal.known(op) {
+		return false
+	}
+	e := r.journal.entry(op)
+	assert(!e.headerDurable || e.prepareDurable)
+	return e.header.Checksum == checksum && e.durable() && r.rootNormal()
+}
+
 // HoldsOnChain reports whether the replica holds the prepare with this checksum at op on
 // its trusted chain: what it must hold to acknowledge it.
 func (r *Replica) HoldsOnChain(op Op, checksum Checksum) bool {

@@ -79,6 +79,9 @@ func (r *Replica) openLog(o *opening) {
 	}
 	for i := range o.slots {
 		s := &o.slots[i]
+		if s.decision == slotDamaged && r.bug(BugCorruptAsTorn) {
+			continue // taken for a torn write: the op is gone, as if never acknowledged
+		}
 		if s.decision == slotUnknown && s.op > head {
 			// Above every op the disk holds: torn at the head. A crash tears the writes in
 			// flight, the prepare of an op not yet acknowledged and the header sector

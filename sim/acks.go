@@ -78,6 +78,9 @@ func prepareOkProblem(r *core.Replica, m *core.PrepareOk) string {
 	case !r.HoldsOnChain(m.Op, m.Prepare):
 		return fmt.Sprintf("prepare_ok for op %d (%v) in view %d without holding it on its trusted chain",
 			m.Op, m.Prepare, m.View)
+	case !r.DurablyHeld(m.Op, m.Prepare):
+		return fmt.Sprintf("prepare_ok for op %d (%v) in view %d before its prepare, its header and a root "+
+			"normal in the view were on disk", m.Op, m.Prepare, m.View)
 	}
 	return ""
 }
