@@ -47,7 +47,9 @@ type Client struct {
 //   - the request in flight is request number `request`, under the current identity;
 //   - registerWait counts down only with no session and nothing in flight.
 
-const evictedInARowMax = 8 // the doubling of the wait before registering again stops here
+// EvictedInARowMax is where the doubling of a client's wait before registering again after
+// evictions stops: the longest wait is twice ClientRequestTicks << (EvictedInARowMax−1).
+const EvictedInARowMax = 8
 
 type clientRequest struct {
 	number  RequestNumber
@@ -99,7 +101,7 @@ func (c *Client) invariants() {
 	assert(c.registerWait == 0 || c.inflight == nil)
 	// A session is the op of the register reply taken, and replies only move forward.
 	assert(Op(c.session) <= c.opLast)
-	assert(c.evictedInARow <= evictedInARowMax)
+	assert(c.evictedInARow <= EvictedInARowMax)
 	// One register per session: the first, and one after each eviction.
 	assert(c.stats.Evictions <= c.stats.Registers)
 	assert(c.stats.Registers <= c.stats.Evictions+1)
@@ -335,7 +337,7 @@ func (c *Client) onEviction(m *Eviction) {
 	// each other forever, each new session evicting the other's just before its request
 	// commits. The floor is not random, so even a schedule whose every random draw is the
 	// smallest (a fuzzer's) leaves the other client time to finish a request.
-	c.evictedInARow = min(c.evictedInARow+1, evictedInARowMax)
+	c.evictedInARow = min(c.evictedInARow+1, EvictedInARowMax)
 	floor := c.config.ClientRequestTicks << (c.evictedInARow - 1)
 	assert(floor>>(c.evictedInARow-1) == c.config.ClientRequestTicks) // no overflow
 	c.registerWait = floor + c.rand.Range(0, floor)
@@ -359,7 +361,3 @@ func (c *Client) onEviction(m *Eviction) {
 		c.onEvicted()
 	}
 }
-
-// EvictedInARowMax is where the doubling of a client's wait before registering again after
-// evictions stops: the longest wait is twice ClientRequestTicks << (EvictedInARowMax−1).
-const EvictedInARowMax = evictedInARowMax

@@ -184,31 +184,23 @@ func (r *Replica) repairHead() {
 	assert(r.headUncertain && r.status == StatusViewChange)
 	assert(r.config.Replicas > 1) // a cluster of one never changes views
 	j := r.journal
-	other := func() ReplicaIndex {
-		pick := ReplicaIndex(r.rand.Int(r.config.Replicas - 1))
-		if pick >= r.index {
-			pick++
-		}
-		assert(pick != r.index && int(pick) < r.config.Replicas)
-		return pick
-	}
 	window := Op(r.config.PipelineMax)
 	if j.op < r.headInstalled {
 		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: j.op + 1,
 			OpMax: min(r.headInstalled, j.op+HeadersMax)}
-		r.bus.SendToReplica(other(), r.enc.RequestHeaders(&m))
+		r.bus.SendToReplica(r.randomOther(), r.enc.RequestHeaders(&m))
 	} else if low := max(j.op-min(j.op, window), 1); j.chainFrom > low {
 		// Trust from the head does not reach down the window yet: the headers below it.
 		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: low, OpMax: j.chainFrom - 1}
 		assert(m.OpMax-m.OpMin < HeadersMax)
-		r.bus.SendToReplica(other(), r.enc.RequestHeaders(&m))
+		r.bus.SendToReplica(r.randomOther(), r.enc.RequestHeaders(&m))
 	}
 	budget := r.config.RepairMax
 	for op := j.op; op > 0 && op+window >= j.op && budget > 0; op-- {
 		if !j.trusted(op) || j.message(op) != nil {
 			continue
 		}
-		r.sendRequestPrepare(other(), op, j.header(op).Checksum)
+		r.sendRequestPrepare(r.randomOther(), op, j.header(op).Checksum)
 		budget--
 	}
 }

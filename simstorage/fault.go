@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vsrsim/vsrsim/core"
+	"github.com/vsrsim/vsrsim/entropy"
 )
 
 // FaultKind names a fault; its String is the fault's counter in Stats' JSON.
@@ -57,20 +58,30 @@ func (d *Disk) report(f Fault) {
 	}
 }
 
-// rot: with BitRotProbability, one of the allowed sectors of an operation turns rotten,
-// one bit flipped for every read until it is rewritten. A rotten sector stays as it is.
-func (d *Disk) rot(zone core.Zone, first, count uint64) {
-	p := d.options.BitRotProbability
+// faultedSector draws whether a sticky fault of probability p strikes an operation over
+// count sectors from first, and if so which of the sectors the atlas allows it strikes.
+// No draw at all when p is zero or no sector is allowed.
+func (d *Disk) faultedSector(p entropy.Ratio, zone core.Zone, first, count uint64) (uint64, bool) {
 	if p.IsZero() {
-		return
+		return 0, false
 	}
 	allowed := d.allowedIn(zone, first, count)
 	if allowed == 0 || !d.rand.Chance(p) {
-		return
+		return 0, false
 	}
 	index := d.allowedAt(zone, first, count, d.rand.IntN(allowed))
 	assert(index >= first && index < first+count)
 	assert(d.atlas.Allows(d.replica, zone, index))
+	return index, true
+}
+
+// rot: with BitRotProbability, one of the allowed sectors of an operation turns rotten,
+// one bit flipped for every read until it is rewritten. A rotten sector stays as it is.
+func (d *Disk) rot(zone core.Zone, first, count uint64) {
+	index, ok := d.faultedSector(d.options.BitRotProbability, zone, first, count)
+	if !ok {
+		return
+	}
 	f := d.sectors.fault(zone, index)
 	if f.rotten {
 		return
@@ -84,17 +95,10 @@ func (d *Disk) rot(zone core.Zone, first, count uint64) {
 // failRead: with ReadErrorProbability, one of the allowed sectors a read touches turns
 // unreadable (a latent sector error) until it is rewritten.
 func (d *Disk) failRead(zone core.Zone, first, count uint64) {
-	p := d.options.ReadErrorProbability
-	if p.IsZero() {
+	index, ok := d.faultedSector(d.options.ReadErrorProbability, zone, first, count)
+	if !ok {
 		return
 	}
-	allowed := d.allowedIn(zone, first, count)
-	if allowed == 0 || !d.rand.Chance(p) {
-		return
-	}
-	index := d.allowedAt(zone, first, count, d.rand.IntN(allowed))
-	assert(index >= first && index < first+count)
-	assert(d.atlas.Allows(d.replica, zone, index))
 	f := d.sectors.fault(zone, index)
 	if f.unreadable {
 		return
