@@ -311,6 +311,26 @@ func (c *check) explain(p part, r partResult) []string {
 	return lines
 }
 
+// runUndecided runs one technique, in parallel, on every part the techniques before it left
+// undecided (decide(i) judges part i). A part it does not decide either keeps why the
+// earlier techniques gave up, before its own reasons.
+func runUndecided(results []partResult, decide func(i int) partResult) {
+	var todo []int
+	for i, r := range results {
+		if r.verdict == Unknown {
+			todo = append(todo, i)
+		}
+	}
+	parallel(len(todo), func(k int) {
+		i := todo[k]
+		earlier := results[i].lines
+		results[i] = decide(i)
+		if results[i].verdict == Unknown {
+			results[i].lines = append(earlier, results[i].lines...)
+		}
+	})
+}
+
 // parallel calls fn(0..n-1) on as many goroutines as there are CPUs.
 func parallel(n int, fn func(i int)) {
 	workers := min(n, runtime.GOMAXPROCS(0))

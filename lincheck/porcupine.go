@@ -15,22 +15,9 @@ import (
 // transition, which ends the other searches in a quick unwinding. Their answers are then
 // discarded; only the first key to fail is trusted.
 func (c *check) runPorcupine(results []partResult) {
-	var todo []int
-	for i, r := range results {
-		if r.verdict == Unknown {
-			todo = append(todo, i)
-		}
-	}
 	var abort atomic.Bool
 	model := c.porcupineModel(&abort)
-	parallel(len(todo), func(k int) {
-		i := todo[k]
-		earlier := results[i].lines // why the techniques before it gave up
-		results[i] = c.porcupinePart(model, &abort, c.parts[i])
-		if results[i].verdict == Unknown {
-			results[i].lines = append(earlier, results[i].lines...)
-		}
-	})
+	runUndecided(results, func(i int) partResult { return c.porcupinePart(model, &abort, c.parts[i]) })
 }
 
 // porcupinePart checks one part with porcupine.

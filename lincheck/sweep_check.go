@@ -10,20 +10,7 @@ import (
 
 // runSweep decides, in parallel, every part the techniques before it left undecided.
 func (c *check) runSweep(results []partResult) {
-	var todo []int
-	for i, r := range results {
-		if r.verdict == Unknown {
-			todo = append(todo, i)
-		}
-	}
-	parallel(len(todo), func(k int) {
-		i := todo[k]
-		earlier := results[i].lines
-		results[i] = c.sweepPart(c.parts[i])
-		if results[i].verdict == Unknown {
-			results[i].lines = append(earlier, results[i].lines...)
-		}
-	})
+	runUndecided(results, func(i int) partResult { return c.sweepPart(c.parts[i]) })
 }
 
 // beams are the widths the sweep starts with, in turn; 0 is exact. A beam that reaches the
