@@ -33,11 +33,6 @@ func (r *Replica) restartFromDisk(o *opening) {
 	r.view, r.logView = root.View, root.LogView
 	j := r.journal
 	r.commitMax = min(max(root.Commit, j.header(j.op).Commit), j.op)
-	// What the root says of the installed head stays what the disk says, until a view is
-	// installed again: ops appended since are of this log view. Set before the status: a
-	// view change may finish at once (a cluster of one or two votes alone) and install its
-	// own head, which must not be overwritten by the root's older one.
-	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	switch {
 	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
 		r.becomeNormal(r.view)
@@ -47,6 +42,9 @@ func (r *Replica) restartFromDisk(o *opening) {
 	default:
 		r.startViewChange(r.view)
 	}
+	// What the root says of the installed head stays what the disk says, until a view is
+	// installed again: ops appended since are of this log view.
+	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	r.stats.Restarts++
 	// A view change may finish at once (a cluster of one votes alone): the log view moves.
 	assert(r.view >= root.View && r.logView >= root.LogView)
@@ -71,6 +69,9 @@ func (r *Replica) openLog(o *opening) {
 		}
 	}
 	o.slots = keep
+	if r.config.Replicas == 1 {
+		head = soloHead(o.slots, head, root.Commit)
+	}
 	if root.Head > head && r.config.Replicas > 1 {
 		// The log view's log was installed up to root.Head, and the disk holds less of it:
 		// the ops between (a start_view's headers whose prepares were still being
@@ -122,6 +123,32 @@ func (r *Replica) openLog(o *opening) {
 	}
 	r.openSectors(o)
 	assert(j.op == head && j.known(j.op) && j.chainFrom <= j.op)
+}
+
+// soloHead is where the log of a cluster of one ends after a restart: below the lowest op
+// up to head that the disk does not hold intact. Such a replica has no atlas faults (the
+// atlas lets quorum-1 = 0 replicas suffer them) and no one to repair from: an op missing or
+// damaged was torn by a crash in flight, and every op above it was written concurrently
+// and never committed (an op commits only once it and every op below are durable). So the
+// log is cut there, as a torn head is; an op known committed below it would be a lost
+// write, and fails here.
+func soloHead(slots []openSlot, head, commit Op) Op {
+	held := make(map[Op]bool, len(slots))
+	for i := range slots {
+		if slots[i].decision == slotIntact || slots[i].decision == slotPrepareOnly {
+			held[slots[i].op] = true
+		}
+	}
+	for op := Op(1); op <= head; op++ {
+		if !held[op] {
+			if op <= commit {
+				panic(fmt.Sprintf("core: a cluster of one lost op %d, committed up to %d", op, commit))
+			}
+			return op - 1
+		}
+	}
+	assert(head >= commit)
+	return head
 }
 
 // openSectors tells the write path what each header sector holds as read, so that it
