@@ -33,6 +33,11 @@ func (r *Replica) restartFromDisk(o *opening) {
 	r.view, r.logView = root.View, root.LogView
 	j := r.journal
 	r.commitMax = min(max(root.Commit, j.header(j.op).Commit), j.op)
+	// What the root says of the installed head stays what the disk says, until a view is
+	// installed again: ops appended since are of this log view. Set before the status: a
+	// view change may finish at once (a cluster of one or two votes alone) and install its
+	// own head, which the root's older one must not overwrite.
+	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	switch {
 	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
 		r.becomeNormal(r.view)
@@ -42,9 +47,6 @@ func (r *Replica) restartFromDisk(o *opening) {
 	default:
 		r.startViewChange(r.view)
 	}
-	// What the root says of the installed head stays what the disk says, until a view is
-	// installed again: ops appended since are of this log view.
-	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	r.stats.Restarts++
 	// A view change may finish at once (a cluster of one votes alone): the log view moves.
 	assert(r.view >= root.View && r.logView >= root.LogView)
