@@ -41,6 +41,8 @@ func (r *Replica) restartFromDisk(o *opening) {
 	switch {
 	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
 		r.becomeNormal(r.view)
+		// Normal again in the log view it had: nothing was installed, the head stays the root's.
+		r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 		r.executeCommitted()
 	case r.logView == r.view:
 		r.startViewChange(r.view + 1)
@@ -62,6 +64,14 @@ func (r *Replica) openLog(o *opening) {
 		s := &o.slots[i]
 		if s.decision != slotUnknown && s.op > root.Head && s.header.View < root.LogView {
 			// Truncated when LogView was installed: a prepare left behind, not an op of the log.
+			o.stats.discarded++
+			continue
+		}
+		if s.decision != slotUnknown && s.op == root.Head && s.header.Checksum != root.HeadChecksum {
+			// The install replaced the op at its head, and the new header never reached the
+			// disk (it is written once its prepare is): the slot holds the replaced one, an
+			// op of no log this replica is in. Kept, a stale op 2 of view 1 was executed
+			// as log view 8's, which had committed another (seed 104, whole-cluster crashes).
 			o.stats.discarded++
 			continue
 		}

@@ -1,0 +1,88 @@
+package core
+
+import "testing"
+
+// Restart rules found by whole-cluster crashes in the swarm (sim/processes.go,
+// restartFromDisk), one test each; each fails with its rule taken out.
+
+// The root names the head its log view installed by checksum; a disk whose slot at that op
+// holds another prepare (the install replaced it, and the new header never reached the
+// disk) does not hold the head. The slot is discarded, the head is uncertain, and the
+// replica neither executes nor votes the replaced op. (Without the check in openLog it
+// restarts certain, holding the replaced op as its log view's head: seed 104 executed such
+// an op where its log view had committed another.)
+func TestOpenStaleSlotAtTheRootHeadIsDiscarded(t *testing.T) {
+	h := openCluster(t, 4)
+	r2 := h.replica(2)
+	head := r2.journal.op
+	replaced := r2.journal.header(head).Checksum
+	h.crash(2)
+	root := r2.root
+	root.Head, root.HeadChecksum = head, checksumOf([]byte("the prepare the install put at the head"))
+	writeTestRoot(h, 2, root)
+	r := h.reopen(2, false)
+	if r.opened.discarded != 1 || r.journal.op != head-1 || !r.headUncertain || r.headInstalled != head {
+		t.Fatalf("restarted at op %d (uncertain %v, installed head %d, discarded %d): want op %d "+
+			"uncertain below installed head %d, one slot discarded", r.journal.op, r.headUncertain,
+			r.headInstalled, r.opened.discarded, head-1, head)
+	}
+	if r.journal.known(head) && r.journal.header(head).Checksum == replaced {
+		t.Fatalf("the replaced prepare %v is still the journal's op %d", replaced, head)
+	}
+}
+
+// A cluster of one cuts its log below the first op its disk lost: nobody can repair it,
+// and nothing above it was committed. It then serves again. (Without soloHead it keeps the
+// hole and waits in a view change for a prepare nobody can send: seeds 24, 55, 97.)
+func TestOpenSoloCutsBelowAHole(t *testing.T) {
+	h := harnessRegistered(t, 1, 1, nil)
+	for k := 0; k < 4; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "k", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	head := h.replica(0).journal.op
+	h.crash(0)
+	blankOnDisk(h, 0, head-1) // torn in flight, with the head's writes landing
+	r := h.reopen(0, false)
+	if r.journal.op != head-2 {
+		t.Fatalf("restarted at op %d: want op %d, below the hole at %d", r.journal.op, head-2, head-1)
+	}
+	h.settle(t)
+	if r := h.replica(0); r.status != StatusNormal {
+		t.Fatalf("after the restart: %s", h.statusLine(0))
+	}
+}
+
+// In a cluster of two the view-change quorum is one: a restart whose root left the view
+// for one the replica leads finishes the view change inside the restart and installs its
+// head. The root's older installed head must not overwrite it. (Without the order in
+// restartFromDisk the next root named the new log view with the old head, and the restart
+// after it discarded the log as truncated: seeds 120 and 146 lost committed ops.)
+func TestRestartFinishingItsViewChangeKeepsItsHead(t *testing.T) {
+	h := harnessRegistered(t, 2, 1, nil)
+	for k := 0; k < 3; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "k", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	r1 := h.replica(1)
+	head := r1.journal.op
+	h.crash(1)
+	root := r1.root
+	root.Sequence++
+	root.View = 1 // left view 0 for view 1, which replica 1 leads
+	if h.config.primaryOf(root.View) != 1 || root.LogView != 0 || root.Head >= head {
+		t.Fatalf("root %+v: want log view 0 below view 1 of primary 1, head below %d", root, head)
+	}
+	writeTestRoot(h, 1, root)
+	r := h.reopen(1, false)
+	if r.status != StatusNormal || r.view != 1 || r.logView != 1 {
+		t.Fatalf("restarted as %s: want the view change to view 1 finished at once", h.statusLine(1))
+	}
+	if r.headInstalled != head || r.headInstalledChecksum != r.journal.header(head).Checksum {
+		t.Fatalf("view 1 installed head %d, the replica holds %d", r.headInstalled, head)
+	}
+}
