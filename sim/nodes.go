@@ -57,13 +57,32 @@ func (w *World) disk(index int) *simstorage.Disk {
 	if w.disks == nil {
 		w.disks = make([]*simstorage.Disk, w.options.Replicas)
 		w.atlas = simstorage.NewAtlas(w.entropy.Stream("storage"), w.options.Replicas,
-			w.config.QuorumReplication(), w.config.Layout())
+			w.atlasQuorum(), w.config.Layout())
 	}
 	if w.disks[index] == nil {
 		w.disks[index] = simstorage.New(w.config.Layout(), w.storageOptions(),
 			w.entropy.Stream(fmt.Sprintf("storage.%d", index)), w.atlas, index)
 	}
 	return w.disks[index]
+}
+
+// atlasQuorum is the quorum the atlas is drawn for: a chunk is open to atlasQuorum−1
+// replicas. A wiped replica has lost every chunk at once, as if the atlas had faulted them
+// all, so a run that may wipe leaves the atlas only what the wipe budget does not take:
+// per chunk, the wiped replicas and those with atlas faults together stay below a
+// replication quorum, and every committed op keeps an intact copy. (Without this, a
+// committed op held by a quorum of two in a cluster of three was lost to one replica's
+// wipe and the other's bit rot, seed 180 with whole-cluster crashes on.)
+func (w *World) atlasQuorum() int {
+	quorum := w.config.QuorumReplication()
+	if w.options.WipeProbability.IsZero() {
+		return quorum
+	}
+	budget := w.options.Replicas - quorum // wipeBudget (wipes.go)
+	if budget < 0 || budget >= quorum {
+		panic(fmt.Sprintf("sim: wipe budget %d for a quorum of %d", budget, quorum))
+	}
+	return quorum - budget
 }
 
 // replicaNode makes the node of a replica just built on its disk.
