@@ -39,6 +39,9 @@ const (
 	// corrupt is taken for a write torn at the head and dropped (restart.go), instead of
 	// kept as maybe acknowledged: the replica may then nack an op it acknowledged.
 	BugCorruptAsTorn
+	// BugRootUnchecked: at start-up a root copy is believed without verifying its checksum
+	// (open.go): a copy torn at a crash or rotten since is read as a root state.
+	BugRootUnchecked
 	bugEnd
 )
 
@@ -50,6 +53,7 @@ var bugNames = map[Bug]string{
 	BugTruncateWithoutNacks: "truncate-without-nacks",
 	BugAckBeforeDurable:     "ack-before-durable",
 	BugCorruptAsTorn:        "corrupt-as-torn",
+	BugRootUnchecked:        "root-unchecked",
 }
 
 // BugNames lists every bug by name, sorted.

@@ -198,6 +198,11 @@ func (r *Replica) openRootCopy(io *openIO, data []byte) {
 	if data == nil {
 		o.rootVerdicts[copy] = rootCorrupt
 	} else {
+		if r.bug(BugRootUnchecked) && !allZero(data) {
+			// The copy's checksum taken on trust: whatever it holds, it passes.
+			data = append([]byte(nil), data...)
+			checksumOf(data[rootClusterAt:]).put(data[rootChecksumAt:])
+		}
 		o.rootStates[copy], o.rootVerdicts[copy] = decodeRoot(data, r.config.Cluster, r.index, copy)
 	}
 	o.rootsRead++
