@@ -50,8 +50,12 @@ func (r *Replica) becomeNormal(v View) {
 	// A view is entered with its log in place: the head is known, nothing executed is lost.
 	assert(r.journal.known(r.journal.op) && r.commitMin <= r.journal.op)
 	assert(!r.headUncertain) // a log installed over an uncertain head clears it first
+	if r.logView != v || r.headInstalledChecksum.IsZero() {
+		// A log view installed: its head is the one a restart trusts (root.go). Normal again
+		// in the log view it had (a backup's restart), nothing is installed.
+		r.headInstalled, r.headInstalledChecksum = r.journal.op, r.journal.header(r.journal.op).Checksum
+	}
 	r.status, r.view, r.logView = StatusNormal, v, v
-	r.headInstalled, r.headInstalledChecksum = r.journal.op, r.journal.header(r.journal.op).Checksum
 	r.viewChange = viewChangeState{}
 	r.acked = [HeadersMax]PrepareOk{}
 	r.waiting.clear()

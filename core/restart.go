@@ -40,9 +40,7 @@ func (r *Replica) restartFromDisk(o *opening) {
 	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
 	switch {
 	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
-		r.becomeNormal(r.view)
-		// Normal again in the log view it had: nothing was installed, the head stays the root's.
-		r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
+		r.becomeNormal(r.view) // the same log view: the root's head stays installed
 		r.executeCommitted()
 	case r.logView == r.view:
 		r.startViewChange(r.view + 1)
