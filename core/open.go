@@ -58,7 +58,17 @@ type openIO struct {
 	kind    openKind
 	at      uint64 // root: the copy; headers: the first sector; prepare: the op
 	sectors uint64 // headers, prepare: sectors read
+	rereads int    // prepare: reads of a blank slot before this one (blankRereads)
 }
+
+// blankRereads is how many times a prepare slot read back blank under a header entry that
+// is not blank is read again before the blank is believed. The decision table takes such a
+// blank for proof that the op was never acknowledged (its header entry is junk), and a
+// single misdirected read of a blank place would turn a durable, acknowledged prepare into
+// an empty slot: seed 146, whole-cluster crashes on, nacked and truncated a committed op
+// so (its header sector torn at a crash, its prepare read from elsewhere). Every read must
+// now be misdirected to a blank place: the chance of one, to the power blankRereads+1.
+const blankRereads = 3
 
 // opening is what a replica reads back at start-up, until restartFromDisk.
 type opening struct {
@@ -376,6 +386,11 @@ func (r *Replica) openPrepare(io *openIO, data []byte) {
 		}
 	}
 	read.prepare, read.fromPrepare = readSlotPrepare(r.dec, data, op)
+	if read.prepare == slotPrepareBlank && read.header != slotHeaderBlank && io.rereads < blankRereads {
+		r.openIssue(openIO{kind: openPrepareRead, at: io.at, sectors: io.sectors, rereads: io.rereads + 1})
+		return
+	}
+	assert(io.rereads <= blankRereads)
 	decision, h := decideSlot(&read)
 	o.stats.decisions[decision]++
 	if decision == slotEmpty {

@@ -86,3 +86,36 @@ func TestRestartFinishingItsViewChangeKeepsItsHead(t *testing.T) {
 		t.Fatalf("view 1 installed head %d, the replica holds %d", r.headInstalled, head)
 	}
 }
+
+// A prepare slot read back blank under a header entry that is junk is read again before
+// the blank is believed: a misdirected read of a blank place must not make an acknowledged
+// op empty (nacked, truncated). Here the op's header entry is corrupt and the first read of
+// its slot is misdirected far away: the second read finds the prepare, and the op is held.
+// (Without the reread the slot is decided empty and the op is gone from the log: seed 146
+// truncated a committed op so.)
+func TestOpenBlankUnderJunkHeaderIsReadAgain(t *testing.T) {
+	h := openCluster(t, 4)
+	r2 := h.replica(2)
+	op := r2.journal.op - 1
+	checksum := r2.journal.header(op).Checksum
+	h.crash(2)
+	entry := headerEntry(h, 2, op)
+	for k := range entry {
+		entry[k] = 0xa5 // neither blank nor a header: slotHeaderCorrupt
+	}
+	s := h.storages[2]
+	slot := uint64(op) * h.config.slotSectors() * SectorSize
+	misread := 0
+	s.misread = func(zone Zone, offset uint64) uint64 {
+		if zone == ZonePrepares && offset == slot && misread == 0 {
+			misread++
+			return offset + 1000*h.config.slotSectors()*SectorSize // a place never written
+		}
+		return offset
+	}
+	r := h.reopen(2, false)
+	if misread != 1 || r.opened.decisions[slotPrepareOnly] != 1 || !r.journal.held(op, checksum) {
+		t.Fatalf("misread %d, decisions %v, op %d held %v: want the slot read again and the op held",
+			misread, r.opened.decisions, op, r.journal.held(op, checksum))
+	}
+}

@@ -23,6 +23,9 @@ type memStorage struct {
 	misdirected int // writes that landed elsewhere
 	// failRead, when set, makes a read fail (a latent sector error).
 	failRead func(zone Zone, offset uint64) bool
+	// misread, when set, is asked where each read reads from (a misdirected read returns
+	// another place's bytes of the same zone).
+	misread func(zone Zone, offset uint64) uint64
 }
 
 type memIO struct {
@@ -92,9 +95,13 @@ func (s *memStorage) complete(r *Replica, io memIO) {
 		r.Completed(io.id, false, nil, true)
 		return
 	}
+	from := io.offset
+	if s.misread != nil {
+		from = s.misread(io.zone, io.offset)
+	}
 	data := make([]byte, io.size)
 	for k := 0; k < io.size/SectorSize; k++ {
-		copy(data[k*SectorSize:], s.sector(io.zone, io.offset/SectorSize+uint64(k)))
+		copy(data[k*SectorSize:], s.sector(io.zone, from/SectorSize+uint64(k)))
 	}
 	r.Completed(io.id, false, data, false)
 }
