@@ -170,6 +170,9 @@ func (k *Kernel) StorageRetired() simstorage.Stats { return k.storageRetired }
 // State reports a process's state.
 func (k *Kernel) State(p simnet.Process) ProcessState { return k.procs[p].state }
 
+// Wiped reports whether replica p was wiped and has not yet recovered its state (wipes.go).
+func (k *Kernel) Wiped(p simnet.Process) bool { return k.wiped[p] }
+
 // Node returns a process's current node, nil while crashed.
 func (k *Kernel) Node(p simnet.Process) Node { return k.procs[p].node }
 

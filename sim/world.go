@@ -228,24 +228,31 @@ func (w *World) coreReport() string {
 // startLiveness heals a core of replicas: at least a replication quorum, so that it can
 // commit on its own. A replica that recovers from its peers (wiped, or its root lost) needs
 // a quorum that kept their state, so the core is drawn from the replicas that have their
-// state first (up, not recovering and not still opening their disk: the fault scheduler
-// always leaves a quorum of them; one that merely lags repairs itself), then from the rest.
+// state first (up, not recovering and not still opening their disk; one that merely lags
+// repairs itself), then from those that will have it once they restart or finish opening
+// (not wiped: their disks hold their state), then from the rest. The wipe budget leaves a
+// quorum of the first two kinds; a core short of it could neither start a view (a
+// recovering replica does not vote) nor let its recovering members recover.
 func (w *World) startLiveness() {
 	r := w.entropy.Stream("liveness")
 	size := min(w.config.QuorumReplication()+w.options.LivenessCoreExtras, w.options.Replicas)
-	var healthy, rest []simnet.Process
+	var healthy, whole, rest []simnet.Process
 	for i := 0; i < w.options.Replicas; i++ {
 		p := simnet.Process(i)
-		if status := w.replicas[i].Status(); w.kernel.State(p) != StateCrashed &&
-			status != core.StatusRecovering && status != core.StatusOpening {
+		status := w.replicas[i].Status()
+		switch {
+		case w.kernel.State(p) != StateCrashed && status != core.StatusRecovering && status != core.StatusOpening:
 			healthy = append(healthy, p)
-		} else {
+		case !w.kernel.Wiped(p) && status != core.StatusRecovering:
+			whole = append(whole, p)
+		default:
 			rest = append(rest, p)
 		}
 	}
 	r.Shuffle(len(healthy), func(i, j int) { healthy[i], healthy[j] = healthy[j], healthy[i] })
+	r.Shuffle(len(whole), func(i, j int) { whole[i], whole[j] = whole[j], whole[i] })
 	r.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
-	w.core = append(healthy, rest...)[:size]
+	w.core = append(append(healthy, whole...), rest...)[:size]
 	w.phase = "liveness"
 	w.livenessAt = uint64(w.kernel.Now())
 	w.livenessBound = w.options.LivenessTicksMax + repairTicksPerOp*w.repairLag()
