@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The write path: what a replica keeps on its Storage, and when it counts as durable.
 //
@@ -47,6 +50,7 @@ const (
 	ioHeadersVerify // the read-back of a header sector just written
 	ioOpen          // a read or root write of the opening (open.go)
 	ioPrepareVerify // the read-back of a prepare just written
+	ioHeadersBlank  // a header sector above the log's, blanked at a restart (restart.go)
 )
 
 // ioRecord is one IO in flight and what it writes.
@@ -70,7 +74,10 @@ type storageState struct {
 	ioLast  IO         // the last identity issued: the next is one above, never 0
 	ios     []ioRecord // in flight, looked up by identity
 	sectors []headerSector
-	buffer  []byte // scratch for what a write carries; the storage copies it
+	// Header sectors above the log's being blanked (restart.go, blankHeaders): the log's
+	// own write of one waits for the blank to complete, so it cannot land first.
+	blanking []uint64
+	buffer   []byte // scratch for what a write carries; the storage copies it
 
 	rootWriting rootState // the state being written, Sequence 0 when no write is
 	rootCopies  int       // copies of rootWriting completed, of its pair of two
@@ -118,6 +125,8 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		r.verifiedHeaders(&io, data)
 	case ioPrepareVerify:
 		r.verifiedPrepare(&io, data)
+	case ioHeadersBlank:
+		r.blankedHeaders(&io)
 	default:
 		panic(fmt.Sprintf("core: IO %d of kind %d", id, io.kind))
 	}
@@ -134,7 +143,7 @@ func (r *Replica) issueIO(io ioRecord) IO {
 	}
 	d.ioLast++
 	io.id = d.ioLast
-	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioPrepareVerify && io.kind != ioOpen)
+	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeadersBlank && io.kind != ioOpen)
 	d.ios = append(d.ios, io)
 	return io.id
 }
@@ -248,8 +257,8 @@ func (r *Replica) writeHeaders(s uint64) {
 		d.sectors = append(d.sectors, headerSector{})
 	}
 	sector := &d.sectors[s]
-	if sector.writing {
-		return
+	if sector.writing || (len(d.blanking) > 0 && slices.Contains(d.blanking, s)) {
+		return // its completion writes it (blankedHeaders for a blank)
 	}
 	want := r.sectorHeaders(s)
 	if want == sector.issued && !sector.rewrite {

@@ -119,3 +119,27 @@ func TestOpenBlankUnderJunkHeaderIsReadAgain(t *testing.T) {
 			misread, r.opened.decisions, op, r.journal.held(op, checksum))
 	}
 }
+
+// Header sectors above the log's that read back non-blank at a restart are blanked, so junk
+// does not pile up across restarts (every start-up reads the prepare slot of every
+// non-blank entry: seed 1 spent 20,000 ticks opening 16,000 of them). (Without the blank
+// write in openSectors the junk sector is still there after the restart settles.)
+func TestOpenBlanksJunkAboveTheLog(t *testing.T) {
+	h := openCluster(t, 4)
+	h.crash(2)
+	const junk = 10 // a header sector far above the log's first
+	b := make([]byte, SectorSize)
+	for k := range b {
+		b[k] = 0xa5
+	}
+	h.storages[2].sectors[memSector{zone: ZoneHeaders, sector: junk}] = b
+	h.reopen(2, false)
+	h.settle(t)
+	if s := h.storages[2].sector(ZoneHeaders, junk); s != nil && !allZero(s) {
+		t.Fatalf("header sector %d still holds junk after the restart", junk)
+	}
+	h.crash(2)
+	if r := h.reopen(2, false); r.opened.decisions[slotUnknown] != 0 {
+		t.Fatalf("the next restart found %d unknown slots", r.opened.decisions[slotUnknown])
+	}
+}
