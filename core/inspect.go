@@ -124,6 +124,16 @@ func (r *Replica) ExecutedPrepare(op Op) []byte {
 	return message
 }
 
+// Promised reports whether this replica has ever had a durable root: from then on its disk
+// holds promises (the view it joined, what it acknowledged) that a start on a blank disk
+// would forget, so such a start must recover from its peers. Before it, the replica
+// acknowledged nothing and voted nothing, and a driver may start it fresh again
+// (OpenReplica's fresh) whatever its disk holds.
+func (r *Replica) Promised() bool {
+	assert(r.root.LogView <= r.root.View)
+	return r.root.Sequence > 0
+}
+
 // Healthy reports whether the replica holds its whole log: it is not recovering and every
 // op up to its head is on its trusted chain and held. A replica that is not healthy may be
 // the only one missing data it once had, so the simulator stops no other replica meanwhile.

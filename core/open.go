@@ -220,12 +220,16 @@ func (r *Replica) openRootCopy(io *openIO, data []byte) {
 		return
 	}
 	o.root, o.choice = chooseRoot(&o.rootStates, &o.rootVerdicts)
-	if o.fresh && o.choice == rootFound {
-		panic(fmt.Sprintf("core: replica %d: a fresh disk holds a root of view %d", r.index, o.root.View))
+	if o.fresh && o.choice == rootFound && (o.root.Sequence != 1 || o.root.View != 0) {
+		// A fresh start is one the driver vouches nothing was promised before (Promised):
+		// at most the first root, of view 0, landed without its completion being heard.
+		panic(fmt.Sprintf("core: replica %d: a fresh disk holds a root of view %d, sequence %d",
+			r.index, o.root.View, o.root.Sequence))
 	}
 	if o.fresh {
-		// Never written: a copy read back as garbage rotted or failed on the way (the disk's
-		// faults reach sectors never written too). Nothing was lost.
+		// Never written, or never heard complete: a copy read back as garbage rotted or
+		// failed on the way (the disk's faults reach sectors never written too), or was torn
+		// by a crash before it completed. Nothing was promised, so nothing was lost.
 		o.choice = rootNone
 	}
 	if o.choice != rootFound {

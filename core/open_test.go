@@ -56,7 +56,10 @@ func headerEntry(h *harness, i int, op Op) []byte {
 }
 
 // A fresh disk: the root is read, found blank, and the replica starts normal in view 0. A
-// fresh disk holding a root is the driver's error.
+// fresh start on a disk holding the first root, of view 0, is one whose first root landed
+// and crashed before it was heard complete (the driver starts a replica that never
+// promised anything fresh again): it starts the same. A fresh disk holding a later root is
+// the driver's error.
 func TestOpenFresh(t *testing.T) {
 	h := harnessNew(3, 1, nil)
 	h.crash(1)
@@ -69,9 +72,14 @@ func TestOpenFresh(t *testing.T) {
 		t.Fatalf("a fresh start wrote root %+v", r.root)
 	}
 	h.crash(1)
+	if r := h.reopen(1, true); r.status != StatusNormal || r.view != 0 || r.stats.Restarts != 0 {
+		t.Fatalf("a fresh start over the first root: %s", h.statusLine(1))
+	}
+	h.crash(1)
+	writeTestRoot(h, 1, rootState{Sequence: 2, View: 1, LogView: 0, HeadChecksum: r.root.HeadChecksum})
 	defer func() {
 		if recover() == nil {
-			t.Fatal("a fresh disk with a root opened")
+			t.Fatal("a fresh disk with a later root opened")
 		}
 	}()
 	h.reopen(1, true)

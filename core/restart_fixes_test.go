@@ -143,3 +143,20 @@ func TestOpenBlanksJunkAboveTheLog(t *testing.T) {
 		t.Fatalf("the next restart found %d unknown slots", r.opened.decisions[slotUnknown])
 	}
 }
+
+// Promised: false until the replica's first root is durable, true from then on.
+func TestPromisedOnceTheFirstRootIsDurable(t *testing.T) {
+	h := harnessNew(3, 1, nil)
+	h.crash(1)
+	h.storages[1] = newMemStorage()
+	h.storages[1].withhold = true
+	r := h.reopen(1, true)
+	if r.Promised() {
+		t.Fatal("promised before any root write completed")
+	}
+	h.storages[1].withhold = false
+	h.settle(t)
+	if !h.replica(1).Promised() {
+		t.Fatal("not promised with its root durable")
+	}
+}

@@ -97,6 +97,7 @@ func (w *World) replicaNode(index int, replica *core.Replica) replicaNode {
 func (w *World) crashed(p simnet.Process) {
 	if int(p) < w.options.Replicas {
 		w.disk(int(p)).Crash()
+		w.promised[p] = w.promised[p] || w.replicas[p].Promised()
 	}
 }
 
@@ -109,7 +110,8 @@ func (n clientNode) Receive(_ simnet.Process, data []byte) { n.client.Receive(da
 // start builds the node of a process: a replica on its disk, or a client with its workload
 // slot. A replica first reads its disk back (core.OpenReplica, status opening): the node
 // ticks the disk from the start, and the disk's completions reach the replica while it
-// opens as after. Its first start is on a fresh disk and starts normal in view 0; a restart
+// opens as after. Its first start, and every start until it first had a durable root, is
+// fresh and starts normal in view 0; a restart
 // restarts from what the disk holds, or, when the disk has no root (a wipe gave it an empty
 // one) or lost it, recovers from its peers (VRR §4.3). Either way it executes its log
 // again from op 1: the checker forgets what it had executed.
@@ -117,8 +119,12 @@ func (w *World) start(env *Env) Node {
 	b := &bus{env: env, world: w}
 	if int(env.Process) < w.options.Replicas {
 		index := int(env.Process)
+		// Fresh until it first had a durable root: a replica that crashed before promised
+		// nothing, and one recovering from peers could never rejoin a cluster that has no
+		// normal primary to answer it (seed 202, whole-cluster crashes on, crashed at tick 5).
+		fresh := !w.promised[index]
 		replica := core.OpenReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
-			env.Rand, w.disk(index), env.Life == 0)
+			env.Rand, w.disk(index), fresh)
 		if env.Life > 0 {
 			w.commits.Restarted(index)
 			w.rejoining[index] = true
