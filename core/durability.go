@@ -392,6 +392,7 @@ func (r *Replica) writeRoot() {
 	assert(!r.headInstalledChecksum.IsZero())
 	d.rootWriting = rootState{Sequence: r.root.Sequence + 1, View: r.view, LogView: r.logView,
 		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
+	d.rootWriting.setWindow(r.headInstalledWindow)
 	d.rootCopies = 0 // copies of the pair completed
 	for _, copy := range rootPair(d.rootWriting.Sequence) {
 		r.writeRootCopy(copy)

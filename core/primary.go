@@ -54,6 +54,7 @@ func (r *Replica) becomeNormal(v View) {
 		// A log view installed: its head is the one a restart trusts (root.go). Normal again
 		// in the log view it had (a backup's restart), nothing is installed.
 		r.headInstalled, r.headInstalledChecksum = r.journal.op, r.journal.header(r.journal.op).Checksum
+		r.headInstalledWindow = append(r.headInstalledWindow[:0], r.window()...)
 	}
 	r.status, r.view, r.logView = StatusNormal, v, v
 	r.viewChange = viewChangeState{}

@@ -49,6 +49,7 @@ type Replica struct {
 	// The log's head when the log view was installed (becomeNormal), for the root (root.go).
 	headInstalled         Op
 	headInstalledChecksum Checksum
+	headInstalledWindow   []PrepareHeader // the trusted window ending there (rootState.Window)
 	// headUncertain: restarted from a disk that cannot prove where the log ends (restart.go):
 	// no do_view_change until a log is installed over it. Invariant: only in a view change.
 	headUncertain bool

@@ -16,9 +16,13 @@ import (
 //     acknowledgements), or the head uncertain: a view change to view+1;
 //   - log view < view (it had left its log view): the view change for view, continued.
 //
-// The head is uncertain when an op the replica may have acknowledged and cannot read back
-// lies at or near the end of its log: a slotUnknown op above the head, or a slotDamaged or
-// slotUnknown op among the last PipelineMax+1 ops (the window a do_view_change describes).
+// The log reaches at least the head its log view installed: the root holds that log's last
+// headers (rootState.Window), which the journal takes for the ops the disk lacks or holds
+// otherwise. The head is uncertain when an op the replica may have acknowledged and cannot
+// read back lies at or near the end of its log beyond what the root's window names: a
+// slotDamaged or slotUnknown op among the last PipelineMax+1 ops (the window a
+// do_view_change describes) and not in the root's window, or (a root without a window)
+// the installed head above the disk's.
 // Such a replica cannot prove where its log ends, so it sends no do_view_change
 // (headUncertain, TigerBeetle's recovering_head) until a log is installed over it: by a
 // start_view, by its own view change from others' votes, or by a recovery. Independently of
@@ -41,6 +45,7 @@ func (r *Replica) restartFromDisk(o *opening) {
 	// view change may finish at once (a cluster of one or two votes alone) and install its
 	// own head, which the root's older one must not overwrite.
 	r.headInstalled, r.headInstalledChecksum = root.Head, root.HeadChecksum
+	r.headInstalledWindow = append(r.headInstalledWindow[:0], root.window()...)
 	switch {
 	case r.logView == r.view && !r.isPrimary() && !r.headUncertain:
 		r.becomeNormal(r.view) // the same log view: the root's head stays installed
@@ -85,7 +90,15 @@ func (r *Replica) openLog(o *opening) {
 	if r.config.Replicas == 1 {
 		head = soloHead(o.slots, head, root.Commit)
 	}
-	if root.Head > head && r.config.Replicas > 1 {
+	// The root's window names the installed log's last headers: the log reaches root.Head
+	// whatever the disk holds of it, and an op of the window whose slot reads back blank
+	// was never written, never acknowledged (a nack, not an abstention).
+	window := root.window()
+	covered := func(op Op) bool { return len(window) > 0 && op >= window[0].Op && op <= root.Head }
+	diskHead := head
+	if len(window) > 0 {
+		head = max(head, root.Head)
+	} else if root.Head > head && r.config.Replicas > 1 {
 		// The log view's log was installed up to root.Head, and the disk holds less of it:
 		// the ops between (a start_view's headers whose prepares were still being
 		// repaired) are the log's and not on disk. Its log ends at root.Head, which it
@@ -98,7 +111,7 @@ func (r *Replica) openLog(o *opening) {
 		if s.decision == slotDamaged && r.bug(BugCorruptAsTorn) {
 			continue // taken for a torn write: the op is gone, as if never acknowledged
 		}
-		if s.decision == slotUnknown && s.op > head {
+		if s.decision == slotUnknown && s.op > diskHead {
 			// Above every op the disk holds: torn at the head. A crash tears the writes in
 			// flight, the prepare of an op not yet acknowledged and the header sector
 			// being written; an op acknowledged from this disk had its prepare and its
@@ -111,8 +124,8 @@ func (r *Replica) openLog(o *opening) {
 			o.stats.uncertainAt = max(o.stats.uncertainAt, s.op)
 			// A cluster of one has no one to repair from, and no atlas faults: what its
 			// disk lost, a crash tore before it was acknowledged.
-			window := head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax)
-			if window && r.config.Replicas > 1 {
+			near := head < Op(r.config.PipelineMax) || s.op >= head-Op(r.config.PipelineMax)
+			if near && !covered(s.op) && r.config.Replicas > 1 {
 				r.headUncertain = true
 			}
 		}
@@ -124,6 +137,13 @@ func (r *Replica) openLog(o *opening) {
 		e.prepareDurable = s.decision == slotIntact || s.decision == slotPrepareOnly
 		e.headerKept = s.decision == slotDamaged
 		e.headerDurable = s.decision == slotIntact
+	}
+	for k := range window {
+		h := &window[k]
+		j.grow(h.Op)
+		if j.entry(h.Op).header.Checksum != h.Checksum {
+			j.set(h, nil) // the installed header, its prepare to be repaired
+		}
 	}
 	r.recovery.recoveredOp = o.stats.uncertainAt
 	j.op = head

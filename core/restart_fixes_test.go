@@ -160,3 +160,51 @@ func TestPromisedOnceTheFirstRootIsDurable(t *testing.T) {
 		t.Fatal("not promised with its root durable")
 	}
 }
+
+// The root's window: the root names the installed log's last headers, so a restart whose
+// disk holds less than the log view's head still knows its log up to that head. It is not
+// uncertain: it votes that log at once, the ops it never wrote (blank slots: never
+// acknowledged) not present and not abstained on, so a view change can truncate them by
+// nacks when no one holds them. (Without the window, TestOpenRootHeadAboveTheDiskIsUncertain:
+// it waits for a peer to tell it its head, and with the log view's primary wiped no peer
+// could: seeds 49, 107, 237 never started another view.)
+func TestOpenRootWindowVotesTheInstalledLog(t *testing.T) {
+	h := openCluster(t, 4)
+	r2 := h.replica(2)
+	view, head := r2.view, r2.journal.op
+	var headers []PrepareHeader
+	for op := Op(1); op <= head; op++ {
+		headers = append(headers, *r2.journal.header(op))
+	}
+	h.crash(2)
+	root := r2.root
+	root.Sequence++
+	root.Head, root.HeadChecksum = head, r2.journal.header(head).Checksum
+	root.setWindow(headers)
+	writeTestRoot(h, 2, root)
+	blankOnDisk(h, 2, head)
+	blankOnDisk(h, 2, head-1)
+	r := h.reopen(2, false)
+	if r.headUncertain || r.journal.op != head || r.journal.chainFrom > head-2 || r.recovery.recoveredOp >= head-1 {
+		t.Fatalf("restarted at op %d from %d (uncertain %v, recovered op %d): want op %d certain, "+
+			"trusted below op %d, abstaining below it", r.journal.op, r.journal.chainFrom, r.headUncertain,
+			r.recovery.recoveredOp, head, head-1)
+	}
+	if r.journal.message(head) != nil || r.journal.message(head-1) != nil {
+		t.Fatalf("ops %d and %d held with nothing on the disk", head-1, head)
+	}
+	for _, from := range []ReplicaIndex{0, 1} {
+		h.handle(int(from), 2, h.encoder().StartViewChange(&StartViewChange{Replica: from, View: r.view + 1}))
+	}
+	dvcs := h.messages(2, int(h.config.primaryOf(r.view)), CommandDoViewChange)
+	if len(dvcs) != 1 {
+		t.Fatalf("r2 did not vote in view %d (from view %d): %s, sent %q", r.view, view, h.statusLine(2), h.sent(2))
+	}
+	d := h.decode(t, dvcs[0]).DoViewChange
+	last := len(d.Headers) - 1
+	if d.Op != head || d.Present&(1<<last) != 0 || d.Present&(1<<(last-1)) != 0 || d.RecoveredOp >= head-1 {
+		t.Fatalf("voted op %d present %b recovered %d: want op %d, the last two not present, no abstention",
+			d.Op, d.Present, d.RecoveredOp, head)
+	}
+	h.settle(t)
+}

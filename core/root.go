@@ -24,6 +24,37 @@ type rootState struct {
 	Commit       Op       // committed, known when the root was written
 	Head         Op       // the log's head when LogView was installed
 	HeadChecksum Checksum // its header's; Invariant: never zero (op 0 is the root prepare)
+	// The installed log's last headers, ending at Head (the trusted window of that log, at
+	// most rootWindowMax of it): what a restart knows of its log view's log beyond what
+	// its disk holds. A start_view installs headers whose prepares are repaired after, and
+	// a crash meanwhile leaves the disk short of Head: without these headers the replica
+	// could not say what its log view's log is and could not vote until a peer told it
+	// (headUncertain), and when no peer could, the cluster never started another view.
+	// With them it votes that log, holding what it holds: an op it never wrote was never
+	// acknowledged, and it says so. Invariant: empty when Head is 0; else consecutive ops,
+	// each linking to the one below, the last Head with HeadChecksum.
+	Window    [rootWindowMax]PrepareHeader
+	WindowLen int
+}
+
+// rootWindowMax is how many headers of the installed log a root copy holds: what fits in
+// its sector after the state.
+const rootWindowMax = (SectorSize - rootWindowAt) / HeaderSize
+
+// window is the root's window of headers, oldest first.
+func (s *rootState) window() []PrepareHeader {
+	assert(s.WindowLen >= 0 && s.WindowLen <= rootWindowMax)
+	return s.Window[:s.WindowLen]
+}
+
+// setWindow keeps the last rootWindowMax of headers, a trusted window ending at the head.
+func (s *rootState) setWindow(headers []PrepareHeader) {
+	if len(headers) > rootWindowMax {
+		headers = headers[len(headers)-rootWindowMax:]
+	}
+	s.WindowLen = copy(s.Window[:], headers)
+	clear(s.Window[s.WindowLen:])
+	assert(s.WindowLen == 0 || s.Window[s.WindowLen-1].Op == s.Head)
 }
 
 // rootVerdict is what one copy of the root, read back, turns out to be.
@@ -63,7 +94,8 @@ const (
 	rootCommitAt   = 56
 	rootHeadAt     = 64
 	rootHeadSumAt  = 72 // 16 bytes
-	rootEnd        = 88
+	rootWindowLen  = 88 // 8 bytes: the window's headers
+	rootWindowAt   = 96 // the window's headers, HeaderSize each
 )
 
 // encodeRoot lays out copy number copy of a root state, one sector.
@@ -86,6 +118,15 @@ func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s 
 	le.PutUint64(b[rootCommitAt:], uint64(s.Commit))
 	le.PutUint64(b[rootHeadAt:], uint64(s.Head))
 	s.HeadChecksum.put(b[rootHeadSumAt:])
+	window := s.window()
+	assert(len(window) == 0 || window[len(window)-1].Op == s.Head && window[len(window)-1].Checksum == s.HeadChecksum)
+	le.PutUint64(b[rootWindowLen:], uint64(len(window)))
+	for k := range window {
+		assert(k == 0 || window[k].Op == window[k-1].Op+1 && window[k].Parent == window[k-1].Checksum)
+		var w wire
+		window[k].toWire(&w, cluster)
+		w.write(b[rootWindowAt+k*HeaderSize : rootWindowAt+(k+1)*HeaderSize])
+	}
 	checksumOf(b[rootClusterAt:]).put(b[rootChecksumAt:])
 	assert(!getChecksum(b).IsZero())
 	return b
@@ -103,9 +144,11 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 		return rootState{}, rootCorrupt
 	}
 	// Checksummed, so written this way: what encodeRoot leaves zero is zero.
-	assert(allZero(b[rootCopyAt+1 : rootSequenceAt]))
-	assert(allZero(b[rootEnd:]))
 	le := binary.LittleEndian
+	windowLen := le.Uint64(b[rootWindowLen:])
+	assert(allZero(b[rootCopyAt+1 : rootSequenceAt]))
+	assert(windowLen <= rootWindowMax)
+	assert(allZero(b[rootWindowAt+windowLen*HeaderSize:]))
 	if le.Uint64(b[rootClusterAt:]) != cluster || ReplicaIndex(b[rootReplicaAt]) != replica ||
 		int(b[rootCopyAt]) != copy {
 		// A write meant for another copy (or another disk) that landed here: intact, and
@@ -115,6 +158,21 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 	s := rootState{Sequence: le.Uint64(b[rootSequenceAt:]), View: View(le.Uint64(b[rootViewAt:])),
 		LogView: View(le.Uint64(b[rootLogViewAt:])), Commit: Op(le.Uint64(b[rootCommitAt:])),
 		Head: Op(le.Uint64(b[rootHeadAt:])), HeadChecksum: getChecksum(b[rootHeadSumAt:])}
+	s.WindowLen = int(windowLen)
+	for k := range s.WindowLen {
+		var w wire
+		at := rootWindowAt + k*HeaderSize
+		// Checksummed with the copy, so written from a sealed header.
+		assert(w.parse(b[at:at+HeaderSize], cluster) == nil && w.command == CommandPrepare)
+		s.Window[k].fromWire(&w)
+	}
+	if window := s.window(); len(window) > 0 {
+		last := &window[len(window)-1]
+		assert(last.Op == s.Head && last.Checksum == s.HeadChecksum && window[0].Op > 0)
+		for k := 1; k < len(window); k++ {
+			assert(window[k].Op == window[k-1].Op+1 && window[k].Parent == window[k-1].Checksum)
+		}
+	}
 	if s.Sequence == 0 || s.LogView > s.View || s.HeadChecksum.IsZero() {
 		// Checksummed, so written this way: only a replica that broke its own invariant
 		// could have written it.

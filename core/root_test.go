@@ -35,6 +35,34 @@ func TestRootRoundTrip(t *testing.T) {
 	}
 }
 
+// The root's window round-trips too, full: a copy holds rootWindowMax headers of the log
+// it installed, chained and ending at its head.
+func TestRootRoundTripWindow(t *testing.T) {
+	h := harnessRegistered(t, 3, 1, nil)
+	for k := 0; k < rootWindowMax+2; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "k", Value: string(rune('a' + k%26))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	j := h.replica(0).journal
+	var headers []PrepareHeader
+	for op := Op(1); op <= j.op; op++ {
+		headers = append(headers, *j.header(op))
+	}
+	s := rootState{Sequence: 7, View: 12, LogView: 9, Commit: j.op, Head: j.op, HeadChecksum: j.header(j.op).Checksum}
+	s.setWindow(headers)
+	if s.WindowLen != rootWindowMax || s.window()[0].Op != j.op-rootWindowMax+1 {
+		t.Fatalf("window of %d headers from op %d: want the last %d", s.WindowLen, s.window()[0].Op, rootWindowMax)
+	}
+	for i, b := range rootCopies(s) {
+		got, verdict := decodeRoot(b, rootTestCluster, 2, i)
+		if verdict != rootValid || got != s {
+			t.Fatalf("copy %d: %v, window of %d: want the state written", i, verdict, got.WindowLen)
+		}
+	}
+}
+
 // TestRootVerdicts: every way a copy can be wrong is told apart from a valid one.
 func TestRootVerdicts(t *testing.T) {
 	s := rootState{Sequence: 3, View: 4, LogView: 4, Commit: 10, Head: 8, HeadChecksum: Checksum{Lo: 1}}
