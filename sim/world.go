@@ -31,10 +31,10 @@ type World struct {
 	model         *checker.Model
 	normalViewMax []core.View // per replica, across restarts
 	// rejoining: per replica, restarted and not yet normal since (nodes.go's start).
-	rejoining   []bool
+	rejoining []bool
 	// Per replica: it had a durable root in some life (core.Replica.Promised). Until then a
 	// restart is a fresh start again, whatever its disk holds (nodes.go).
-	promised []bool
+	promised    []bool
 	sentDecoder *core.Decoder // for the messages replicas send (acks.go)
 	quorum      quorumState   // what is committed in fact (quorum.go)
 
@@ -86,7 +86,7 @@ func newWorld(options Options, factory entropy.Factory, trace *Trace, config *Ru
 		replicas: make([]*core.Replica, options.Replicas), clientProcess: make(map[core.ClientID]simnet.Process),
 		observed: make([]replicaStatus, options.Replicas), rejoining: make([]bool, options.Replicas),
 		promised: make([]bool, options.Replicas),
-		phase: "safety"}
+		phase:    "safety"}
 	w.config = options.coreConfig(factory.Stream("cluster").Uint64())
 	w.config.Bugs = config.Bugs
 	if config.Coverage != nil {
