@@ -243,11 +243,18 @@ func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
 		if e := j.entry(op); e.prepareDurable || e.headerKept {
 			assert(!e.header.Checksum.IsZero() && e.header.Op == op)
 			want[k] = e.header.Checksum
+		} else if e.junkKept {
+			assert(e.header.Checksum.IsZero())
+			want[k] = junkMark
 		}
 	}
 	assert(first < j.size)
 	return want
 }
+
+// junkMark stands, in a sector's entries, for a junk entry kept (journalEntry.junkKept):
+// no checksum of a header is all ones.
+var junkMark = Checksum{Lo: ^uint64(0), Hi: ^uint64(0)}
 
 // writeHeaders writes sector s of ZoneHeaders if what it should hold is not what was last
 // written there, and no write of it is in flight.
@@ -268,6 +275,13 @@ func (r *Replica) writeHeaders(s uint64) {
 	first := Op(s * headersPerSector)
 	for k := range want {
 		if want[k].IsZero() {
+			continue
+		}
+		if want[k] == junkMark {
+			chunk := b[k*HeaderSize : (k+1)*HeaderSize]
+			for i := range chunk {
+				chunk[i] = 0xff // no header: read back as corrupt, the op unknown
+			}
 			continue
 		}
 		h := r.journal.header(first + Op(k))

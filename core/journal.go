@@ -41,6 +41,14 @@ type journalEntry struct {
 	// header is the proof this op may have been acknowledged, which a rewrite of the
 	// sector must not erase (an erased one reads back as never acknowledged).
 	headerKept bool
+	// junkKept: the same proof, where the disk held junk at this op's header entry over a
+	// prepare it could not read back (slotUnknown at or below the head), so no header is
+	// known: its sector keeps a junk entry (junkMark) until a header arrives, which it then
+	// keeps instead (headerKept). Without it the first rewrite of the sector blanked the
+	// entry, and the next restart took an op it had acknowledged for never written (seed
+	// 191, a cluster of two, nacked and truncated a committed op). Invariant: only with an
+	// unknown header.
+	junkKept bool
 }
 
 // durable reports whether the entry's prepare and header are both on disk: what an
@@ -48,6 +56,7 @@ type journalEntry struct {
 func (e *journalEntry) durable() bool {
 	assert(!e.headerDurable || e.prepareDurable)
 	assert(!e.prepareDurable || !e.header.Checksum.IsZero())
+	assert(!e.junkKept || e.header.Checksum.IsZero())
 	return e.headerDurable
 }
 
@@ -140,8 +149,10 @@ func (j *journal) set(h *PrepareHeader, message []byte) {
 	j.grow(h.Op)
 	e := j.entry(h.Op)
 	if e.header.Checksum != h.Checksum {
-		// Another prepare: nothing of what the disk holds at this slot is its.
-		e.message, e.prepareDurable, e.headerDurable, e.headerKept = nil, false, false, false
+		// Another prepare: nothing of what the disk holds at this slot is its. Junk kept
+		// there may have been this one, acknowledged: its header is kept in its place.
+		kept := e.junkKept
+		e.message, e.prepareDurable, e.headerDurable, e.headerKept, e.junkKept = nil, false, false, kept, false
 	}
 	e.header = *h
 	if message != nil {

@@ -95,7 +95,6 @@ func (r *Replica) openLog(o *opening) {
 	// was never written, never acknowledged (a nack, not an abstention).
 	window := root.window()
 	covered := func(op Op) bool { return len(window) > 0 && op >= window[0].Op && op <= root.Head }
-	diskHead := head
 	if len(window) > 0 {
 		head = max(head, root.Head)
 	} else if root.Head > head && r.config.Replicas > 1 {
@@ -111,12 +110,15 @@ func (r *Replica) openLog(o *opening) {
 		if s.decision == slotDamaged && r.bug(BugCorruptAsTorn) {
 			continue // taken for a torn write: the op is gone, as if never acknowledged
 		}
-		if s.decision == slotUnknown && s.op > diskHead {
+		if s.decision == slotUnknown && s.op > head {
 			// Above every op the disk holds: torn at the head. A crash tears the writes in
 			// flight, the prepare of an op not yet acknowledged and the header sector
 			// being written; an op acknowledged from this disk had its prepare and its
 			// header read back intact, and for it to be lost here both would have to be
-			// damaged since, on the highest op it held.
+			// damaged since, on the highest op it held. Not so below the head the root's
+			// window names: such an op was written there, maybe acknowledged long ago, and
+			// its header (a sector rewritten for its neighbours) and prepare both damaged
+			// since (seed 191 nacked a committed op so).
 			o.stats.torn++
 			continue
 		}
@@ -129,7 +131,12 @@ func (r *Replica) openLog(o *opening) {
 				r.headUncertain = true
 			}
 		}
-		if s.op > head || s.decision == slotUnknown {
+		if s.op > head {
+			continue
+		}
+		if s.decision == slotUnknown {
+			j.grow(s.op)
+			j.entry(s.op).junkKept = true // the proof it may have been acknowledged stays
 			continue
 		}
 		j.set(&s.header, s.message)

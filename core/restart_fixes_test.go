@@ -208,3 +208,35 @@ func TestOpenRootWindowVotesTheInstalledLog(t *testing.T) {
 	}
 	h.settle(t)
 }
+
+// An op the disk holds only as junk (header entry and prepare both unreadable, below the
+// head: slotUnknown) may have been acknowledged. Its header sector, rewritten at the
+// restart, keeps a junk entry there, and the next restart abstains on it again. (Without
+// junkKept the rewrite blanks the entry, and the next restart takes the op for never
+// written: a nack of what it acknowledged, seed 191.)
+func TestOpenUnknownOpStaysUnknownAcrossRestarts(t *testing.T) {
+	h := openCluster(t, 4)
+	r2 := h.replica(2)
+	op := r2.journal.op - 1
+	h.crash(2)
+	entry := headerEntry(h, 2, op)
+	for k := range entry {
+		entry[k] = 0xa5 // neither blank nor a header: slotHeaderCorrupt
+	}
+	h.storages[2].sector(ZonePrepares, uint64(op)*h.config.slotSectors())[HeaderSize+2] ^= 1
+	r := h.reopen(2, false)
+	if r.opened.decisions[slotUnknown] != 1 || r.recovery.recoveredOp < op {
+		t.Fatalf("decisions %v, recovered op %d: want op %d unknown, abstained on", r.opened.decisions,
+			r.recovery.recoveredOp, op)
+	}
+	for h.storages[2].step(r) > 0 { // the opening's writes land; nothing is delivered
+	}
+	if e := headerEntry(h, 2, op); e == nil || allZero(e) {
+		t.Fatalf("op %d's header entry was blanked by the restart's rewrite of its sector", op)
+	}
+	h.crash(2)
+	if r := h.reopen(2, false); r.recovery.recoveredOp < op {
+		t.Fatalf("the next restart: recovered op %d, decisions %v: want op %d abstained on again",
+			r.recovery.recoveredOp, r.opened.decisions, op)
+	}
+}
