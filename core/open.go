@@ -39,7 +39,7 @@ import (
 // Opening's bounds: header sectors a read covers, and reads in flight.
 const (
 	openSectorsRead = 64
-	openReadsMax    = 16
+	openReadsMax    = 256
 )
 
 // openKind is what an IO of the opening is.
