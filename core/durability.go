@@ -344,6 +344,16 @@ func (r *Replica) verifiedPrepare(io *ioRecord, data []byte) {
 		if !held {
 			r.stats.PreparesRewritten++
 		}
+		if s := uint64(io.op) / headersPerSector; held && e.headerKept && s < uint64(len(r.disk.sectors)) {
+			// A kept header (restart.go) already written and read back: with its prepare
+			// durable now, both are on disk, and the sector, unchanged, is not written
+			// again to say so. (A write of it in flight says so when read back.) Without
+			// this the op was never acknowledged: seed 56 stalled its pipeline.
+			sector := &r.disk.sectors[s]
+			if !sector.writing && !sector.rewrite && sector.issued[uint64(io.op)%headersPerSector] == io.checksum {
+				e.headerDurable = true
+			}
+		}
 	}
 	r.writePrepare(io.op)
 	r.writeHeaders(uint64(io.op) / headersPerSector)

@@ -240,3 +240,18 @@ func TestOpenUnknownOpStaysUnknownAcrossRestarts(t *testing.T) {
 			r.recovery.recoveredOp, r.opened.decisions, op)
 	}
 }
+
+// A kept header (its prepare damaged at the restart) is on disk already: once repair makes
+// the prepare durable, the op is durable, though its unchanged sector is not written again.
+// (Without the check in verifiedPrepare the op never counts as durable and is never
+// acknowledged: seed 56's pipeline stalled on such ops.)
+func TestKeptHeaderDurableOnceItsPrepareIs(t *testing.T) {
+	h := openCluster(t, 3)
+	op := restartWithCorruptHead(t, h, 2)
+	h.settle(t)
+	r := h.replica(2)
+	if e := r.journal.entry(op); !r.journal.held(op, e.header.Checksum) || !e.durable() {
+		t.Fatalf("op %d after repair: held %v, prepare durable %v, durable %v", op, r.journal.message(op) != nil,
+			e.prepareDurable, e.durable())
+	}
+}
