@@ -124,6 +124,17 @@ func (r *Replica) ExecutedPrepare(op Op) []byte {
 	return message
 }
 
+// PrepareAt reports the prepare this replica holds at op, if it holds one: its checksum,
+// and whether it is on the replica's disk. For the simulator's liveness excuse.
+func (r *Replica) PrepareAt(op Op) (checksum Checksum, held, onDisk bool) {
+	if op == 0 || op > r.journal.op || !r.journal.known(op) || r.journal.message(op) == nil {
+		return Checksum{}, false, false
+	}
+	e := r.journal.entry(op)
+	assert(!e.header.Checksum.IsZero() && (!e.prepareDurable || e.message != nil))
+	return e.header.Checksum, true, e.prepareDurable
+}
+
 // Promised reports whether this replica has ever had a durable root: from then on its disk
 // holds promises (the view it joined, what it acknowledged) that a start on a blank disk
 // would forget, so such a start must recover from its peers. Before it, the replica

@@ -69,23 +69,26 @@ type Result struct {
 
 // Stats are the counts of a run.
 type Stats struct {
-	Replicas             int          `json:"replicas"`
-	Clients              int          `json:"clients"`
-	Requests             uint64       `json:"requests"` // operations the workload issued
-	RequestsCommitted    uint64       `json:"requests_committed"`
-	OpsCommitted         uint64       `json:"ops_committed"` // the canonical history's length
-	Replies              uint64       `json:"replies"`
-	ViewChanges          uint64       `json:"view_changes"`
-	Crashes              uint64       `json:"crashes"`
-	CrashesAfterRecovery uint64       `json:"crashes_after_recovery"` // of them, as a replica recovered
-	CrashesAfterVote     uint64       `json:"crashes_after_vote"`     // of them, right after a do_view_change
-	Restarts             uint64       `json:"restarts"`
-	Pauses               uint64       `json:"pauses"`
-	Recoveries           uint64       `json:"recoveries"`
-	Evictions            uint64       `json:"evictions"`
-	SafetyTicks          uint64       `json:"safety_ticks"`
-	LivenessTicks        uint64       `json:"liveness_ticks"`
-	Network              simnet.Stats `json:"network"`
+	Replicas             int    `json:"replicas"`
+	Clients              int    `json:"clients"`
+	Requests             uint64 `json:"requests"` // operations the workload issued
+	RequestsCommitted    uint64 `json:"requests_committed"`
+	OpsCommitted         uint64 `json:"ops_committed"` // the canonical history's length
+	Replies              uint64 `json:"replies"`
+	ViewChanges          uint64 `json:"view_changes"`
+	Crashes              uint64 `json:"crashes"`
+	CrashesAfterRecovery uint64 `json:"crashes_after_recovery"` // of them, as a replica recovered
+	CrashesAfterVote     uint64 `json:"crashes_after_vote"`     // of them, right after a do_view_change
+	Restarts             uint64 `json:"restarts"`
+	Pauses               uint64 `json:"pauses"`
+	Recoveries           uint64 `json:"recoveries"`
+	Evictions            uint64 `json:"evictions"`
+	SafetyTicks          uint64 `json:"safety_ticks"`
+	LivenessTicks        uint64 `json:"liveness_ticks"`
+	// The liveness phase healed every replica, its core lacking a prepare only a replica
+	// outside it held (run.go).
+	LivenessExtended uint64       `json:"liveness_extended"`
+	Network          simnet.Stats `json:"network"`
 	// Every replica's disks summed, the disks wipes replaced included (storage.go).
 	Storage        simstorage.Stats `json:"storage"`
 	Clock          ClockStats       `json:"clock"`

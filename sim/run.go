@@ -111,16 +111,22 @@ func (w *World) run(result *Result) {
 	}
 	w.stats.SafetyTicks = uint64(w.kernel.Now())
 	w.startLiveness()
-	for uint64(w.kernel.Now())-w.livenessAt < w.livenessBound {
-		w.step()
-		if len(w.violations) > 0 {
-			w.fail(result, VerdictCorrectness)
-			return
+	for extended := false; ; extended = true {
+		for uint64(w.kernel.Now())-w.livenessAt < w.livenessBound {
+			w.step()
+			if len(w.violations) > 0 {
+				w.fail(result, VerdictCorrectness)
+				return
+			}
+			if w.converged() {
+				w.finish(result)
+				return
+			}
 		}
-		if w.converged() {
-			w.finish(result)
-			return
+		if extended || !w.coreMissesPrepare() {
+			break
 		}
+		w.extendLiveness()
 	}
 	result.Verdict = VerdictLiveness
 	result.Failure = w.livenessReport()

@@ -208,6 +208,55 @@ func (w *World) converged() bool {
 	return true
 }
 
+// coreMissesPrepare reports whether the liveness core lacks a prepare that a replica
+// outside it has on disk, at an op up to the highest any core replica knows of: the core
+// may not be able to go on without it (TigerBeetle's simulator excuses such a core too).
+// A committed op's quorum always keeps an intact copy (the atlas), but a crash tears the
+// writes in flight, and a header sector torn while its neighbour's prepare was in flight
+// leaves an op no disk can prove unacknowledged: a core replica abstains on it, and only
+// the replica outside may hold it.
+func (w *World) coreMissesPrepare() bool {
+	inCore := make([]bool, w.options.Replicas)
+	var head core.Op
+	for _, p := range w.core {
+		inCore[p] = true
+		head = max(head, w.replicas[p].Op())
+	}
+	for op := core.Op(1); op <= head; op++ {
+		held := false
+		for _, p := range w.core {
+			_, h, _ := w.replicas[p].PrepareAt(op)
+			held = held || h
+		}
+		if held {
+			continue
+		}
+		for i := 0; i < w.options.Replicas; i++ {
+			if _, _, onDisk := w.replicas[i].PrepareAt(op); !inCore[i] && onDisk {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// extendLiveness makes every replica the core, heals them all, and gives the liveness
+// phase its bound again.
+func (w *World) extendLiveness() {
+	w.stats.LivenessExtended++
+	w.core = w.core[:0]
+	for i := 0; i < w.options.Replicas; i++ {
+		w.core = append(w.core, simnet.Process(i))
+	}
+	w.livenessBound += w.options.LivenessTicksMax + repairTicksPerOp*w.repairLag()
+	now := w.kernel.Now()
+	w.trace.Record(now, TracePhase, uint64(len(w.core)))
+	if w.trace.Writing() {
+		w.trace.Line(now, "phase liveness.extended core=%v", w.core)
+	}
+	w.kernel.Heal(w.core)
+}
+
 // livenessReport says what had not converged when the liveness phase ran out.
 func (w *World) livenessReport() string {
 	return fmt.Sprintf("core did not converge in %d ticks: %s", w.livenessBound, w.coreReport())
