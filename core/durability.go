@@ -409,7 +409,8 @@ func (r *Replica) writeRoot() {
 		return
 	}
 	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView &&
-		r.root.Head == r.headInstalled && r.root.HeadChecksum == r.headInstalledChecksum {
+		r.root.Head == r.headInstalled && r.root.HeadChecksum == r.headInstalledChecksum &&
+		r.root.Recovered == r.recovery.recoveredOp {
 		return
 	}
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
@@ -417,6 +418,8 @@ func (r *Replica) writeRoot() {
 	d.rootWriting = rootState{Sequence: r.root.Sequence + 1, View: r.view, LogView: r.logView,
 		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
 	d.rootWriting.setWindow(r.headInstalledWindow)
+	d.rootWriting.Recovered = r.recovery.recoveredOp
+	assert(r.recovery.recoveredOp >= r.root.Recovered) // an abstention is never dropped
 	d.rootCopies = 0 // copies of the pair completed
 	for _, copy := range rootPair(d.rootWriting.Sequence) {
 		r.writeRootCopy(copy)

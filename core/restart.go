@@ -152,7 +152,7 @@ func (r *Replica) openLog(o *opening) {
 			j.set(h, nil) // the installed header, its prepare to be repaired
 		}
 	}
-	r.recovery.recoveredOp = o.stats.uncertainAt
+	r.recovery.recoveredOp = max(o.stats.uncertainAt, root.Recovered)
 	j.op = head
 	if head > 0 {
 		if !j.known(head) {

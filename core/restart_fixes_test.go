@@ -255,3 +255,23 @@ func TestKeptHeaderDurableOnceItsPrepareIs(t *testing.T) {
 			e.prepareDurable, e.durable())
 	}
 }
+
+// A replica that recovered from its peers abstains on the ops it may have acknowledged in
+// the life it lost (recoveredOp); the root keeps that, so a restart from its new disk
+// abstains on them still. (Without Recovered in the root, the restart finds those ops blank
+// on its new disk and nacks them as never written: seed 298 truncated a committed op so.)
+func TestRecoveredAbstentionOutlivesARestart(t *testing.T) {
+	h := openCluster(t, 4)
+	h.crash(2)
+	h.restart(2) // an empty disk: it recovers from its peers
+	h.settle(t)
+	recovered := h.replica(2).recovery.recoveredOp
+	if recovered == 0 || h.replica(2).root.Recovered != recovered {
+		t.Fatalf("recovered op %d, root's %d: want the recovery's head, durable", recovered,
+			h.replica(2).root.Recovered)
+	}
+	h.crash(2)
+	if r := h.reopen(2, false); r.recovery.recoveredOp < recovered {
+		t.Fatalf("restarted abstaining up to op %d: want %d at least", r.recovery.recoveredOp, recovered)
+	}
+}

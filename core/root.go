@@ -35,6 +35,12 @@ type rootState struct {
 	// each linking to the one below, the last Head with HeadChecksum.
 	Window    [rootWindowMax]PrepareHeader
 	WindowLen int
+	// Recovered is the highest op this replica abstains on in a view change because it may
+	// have acknowledged it in a life whose state it lost (recoveryState.recoveredOp): kept
+	// here, the abstention outlives the next crash. Without it a replica wiped, recovered
+	// and restarted found the ops of its window blank on its new disk and nacked them as
+	// never written: seed 298 truncated a committed op so.
+	Recovered Op
 }
 
 // rootWindowMax is how many headers of the installed log a root copy holds: what fits in
@@ -84,18 +90,19 @@ func (v rootVerdict) String() string {
 // The sector of one root copy: a checksum of everything after it, then who wrote it and
 // where it belongs, then the state. The rest of the sector is zero.
 const (
-	rootChecksumAt = 0
-	rootClusterAt  = 16
-	rootReplicaAt  = 24
-	rootCopyAt     = 25
-	rootSequenceAt = 32
-	rootViewAt     = 40
-	rootLogViewAt  = 48
-	rootCommitAt   = 56
-	rootHeadAt     = 64
-	rootHeadSumAt  = 72 // 16 bytes
-	rootWindowLen  = 88 // 8 bytes: the window's headers
-	rootWindowAt   = 96 // the window's headers, HeaderSize each
+	rootChecksumAt  = 0
+	rootClusterAt   = 16
+	rootReplicaAt   = 24
+	rootCopyAt      = 25
+	rootSequenceAt  = 32
+	rootViewAt      = 40
+	rootLogViewAt   = 48
+	rootCommitAt    = 56
+	rootHeadAt      = 64
+	rootHeadSumAt   = 72  // 16 bytes
+	rootRecoveredAt = 88  // 8 bytes
+	rootWindowLen   = 96  // 8 bytes: the window's headers
+	rootWindowAt    = 104 // the window's headers, HeaderSize each
 )
 
 // encodeRoot lays out copy number copy of a root state, one sector.
@@ -120,6 +127,7 @@ func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s 
 	s.HeadChecksum.put(b[rootHeadSumAt:])
 	window := s.window()
 	assert(len(window) == 0 || window[len(window)-1].Op == s.Head && window[len(window)-1].Checksum == s.HeadChecksum)
+	le.PutUint64(b[rootRecoveredAt:], uint64(s.Recovered))
 	le.PutUint64(b[rootWindowLen:], uint64(len(window)))
 	for k := range window {
 		assert(k == 0 || window[k].Op == window[k-1].Op+1 && window[k].Parent == window[k-1].Checksum)
@@ -159,6 +167,7 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 		LogView: View(le.Uint64(b[rootLogViewAt:])), Commit: Op(le.Uint64(b[rootCommitAt:])),
 		Head: Op(le.Uint64(b[rootHeadAt:])), HeadChecksum: getChecksum(b[rootHeadSumAt:])}
 	s.WindowLen = int(windowLen)
+	s.Recovered = Op(le.Uint64(b[rootRecoveredAt:]))
 	for k := range s.WindowLen {
 		var w wire
 		at := rootWindowAt + k*HeaderSize
