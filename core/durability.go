@@ -419,7 +419,8 @@ func (r *Replica) writeRoot() {
 		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
 	d.rootWriting.setWindow(r.headInstalledWindow)
 	d.rootWriting.Recovered = r.recovery.recoveredOp
-	assert(r.recovery.recoveredOp >= r.root.Recovered) // an abstention is never dropped
+	// An abstention is never dropped.
+	assert(r.recovery.recoveredOp >= r.root.Recovered)
 	d.rootCopies = 0 // copies of the pair completed
 	for _, copy := range rootPair(d.rootWriting.Sequence) {
 		r.writeRootCopy(copy)

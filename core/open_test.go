@@ -44,6 +44,18 @@ func writeTestRoot(h *harness, i int, s rootState) {
 	}
 }
 
+// installedRoot is s with the head its log view installed at head, and that log's window,
+// from journal j.
+func installedRoot(s rootState, j *journal, head Op) rootState {
+	var headers []PrepareHeader
+	for op := max(head, 1) - min(head-1, rootWindowMax-1); op <= head && op > 0; op++ {
+		headers = append(headers, *j.header(op))
+	}
+	s.Head, s.HeadChecksum = head, j.header(head).Checksum
+	s.setWindow(headers)
+	return s
+}
+
 // headerEntry returns the bytes of op's entry in replica i's header zone (nil if the
 // sector was never written).
 func headerEntry(h *harness, i int, op Op) []byte {
@@ -179,8 +191,7 @@ func TestOpenDiscardsOpsTruncatedByTheInstall(t *testing.T) {
 	head := op - 2
 	h.crash(2)
 	// As if view 1 had been installed at head, truncating op-1 and op: entries blank.
-	writeTestRoot(h, 2, rootState{Sequence: 9, View: 1, LogView: 1, Commit: head, Head: head,
-		HeadChecksum: r2.journal.header(head).Checksum})
+	writeTestRoot(h, 2, installedRoot(rootState{Sequence: 9, View: 1, LogView: 1, Commit: head}, r2.journal, head))
 	clear(headerEntry(h, 2, op-1))
 	clear(headerEntry(h, 2, op))
 	r := h.reopen(2, false)
@@ -198,9 +209,7 @@ func TestOpenKeepsOpsAppendedInTheLogView(t *testing.T) {
 	r1 := h.replica(1)
 	op := r1.journal.op
 	h.crash(1)
-	root := r1.root
-	root.Head, root.HeadChecksum = 1, r1.journal.header(1).Checksum
-	writeTestRoot(h, 1, root)
+	writeTestRoot(h, 1, installedRoot(r1.root, r1.journal, 1))
 	r := h.reopen(1, false)
 	if r.opened.discarded != 0 || r.journal.op != op || r.status != StatusNormal {
 		t.Fatalf("discarded %d, %s: want none discarded and head %d", r.opened.discarded, h.statusLine(1), op)

@@ -118,19 +118,9 @@ func (r *Replica) onHeaders(m *Headers) {
 		return
 	}
 	assert(len(m.Headers) > 0 && len(m.Headers) <= HeadersMax)
-	if r.headUncertain && r.journal.op < r.headInstalled {
-		// The head the root installed, named by its checksum: the one header that may move
-		// an uncertain head up, and trust runs down from it (restart.go, repairHead).
-		for i := range m.Headers {
-			h := &m.Headers[i]
-			if h.Op == r.headInstalled && h.Checksum == r.headInstalledChecksum {
-				assert(h.Op > r.journal.op && h.Op > r.commitMin)
-				r.journal.setHead(h, nil, r.commitMin)
-				r.journalChanged()
-				return
-			}
-		}
-	}
+	// An uncertain head is at or above the installed one (restart.go): headers only extend
+	// trust below it.
+	assert(!r.headUncertain || r.journal.op >= r.headInstalled)
 	chainFrom := r.journal.chainFrom
 	changed := false
 	for i := len(m.Headers) - 1; i >= 0; i-- {

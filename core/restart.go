@@ -73,14 +73,6 @@ func (r *Replica) openLog(o *opening) {
 			o.stats.discarded++
 			continue
 		}
-		if s.decision != slotUnknown && s.op == root.Head && s.header.Checksum != root.HeadChecksum {
-			// The install replaced the op at its head, and the new header never reached the
-			// disk (it is written once its prepare is): the slot holds the replaced one, an
-			// op of no log this replica is in. Kept, a stale op 2 of view 1 was executed
-			// as log view 8's, which had committed another (seed 104, whole-cluster crashes).
-			o.stats.discarded++
-			continue
-		}
 		keep = append(keep, *s)
 		if s.decision != slotUnknown {
 			head = max(head, s.op)
@@ -91,20 +83,15 @@ func (r *Replica) openLog(o *opening) {
 		head = soloHead(o.slots, head, root.Commit)
 	}
 	// The root's window names the installed log's last headers: the log reaches root.Head
-	// whatever the disk holds of it, and an op of the window whose slot reads back blank
-	// was never written, never acknowledged (a nack, not an abstention).
+	// whatever the disk holds of it (a start_view's headers whose prepares were still being
+	// repaired), an op of the window whose slot reads back blank was never written, never
+	// acknowledged (a nack, not an abstention), and a slot holding another prepare than the
+	// window's holds one the install replaced (seed 104 executed such a stale op as its log
+	// view's). Every root of a head above 0 has one (decodeRoot).
 	window := root.window()
+	assert(root.Head == 0 || len(window) > 0)
 	covered := func(op Op) bool { return len(window) > 0 && op >= window[0].Op && op <= root.Head }
-	if len(window) > 0 {
-		head = max(head, root.Head)
-	} else if root.Head > head && r.config.Replicas > 1 {
-		// The log view's log was installed up to root.Head, and the disk holds less of it:
-		// the ops between (a start_view's headers whose prepares were still being
-		// repaired) are the log's and not on disk. Its log ends at root.Head, which it
-		// cannot show: it must not vote a shorter log, nor nack what it may have held.
-		r.headUncertain = true
-		o.stats.uncertainAt = max(o.stats.uncertainAt, root.Head)
-	}
+	head = max(head, root.Head)
 	for i := range o.slots {
 		s := &o.slots[i]
 		if s.decision == slotDamaged && r.bug(BugCorruptAsTorn) {
@@ -262,7 +249,10 @@ func (r *Replica) blankedHeaders(io *ioRecord) {
 func (r *Replica) headRepaired() bool {
 	assert(r.headUncertain && r.status == StatusViewChange)
 	j := r.journal
-	if j.op < r.headInstalled || j.chainFrom > j.op {
+	// The log reaches the installed head: the root's window put it there (openLog), and
+	// only an install moves the head below it again, clearing headUncertain first.
+	assert(j.op >= r.headInstalled)
+	if j.chainFrom > j.op {
 		return false
 	}
 	window := Op(r.config.PipelineMax)
@@ -276,18 +266,15 @@ func (r *Replica) headRepaired() bool {
 }
 
 // repairHead asks the other replicas for what an uncertain head lacks (headRepaired): the
-// prepares of the window it holds only headers of, and the headers up to the head the root
-// installed. Any replica may answer: the chain from the head checks what comes back.
+// prepares of the window it holds only headers of, and the headers below where trust from
+// the head stops. Any replica may answer: the chain from the head checks what comes back.
 func (r *Replica) repairHead() {
 	assert(r.headUncertain && r.status == StatusViewChange)
 	assert(r.config.Replicas > 1) // a cluster of one never changes views
 	j := r.journal
 	window := Op(r.config.PipelineMax)
-	if j.op < r.headInstalled {
-		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: j.op + 1,
-			OpMax: min(r.headInstalled, j.op+HeadersMax)}
-		r.bus.SendToReplica(r.randomOther(), r.enc.RequestHeaders(&m))
-	} else if low := max(j.op-min(j.op, window), 1); j.chainFrom > low {
+	assert(j.op >= r.headInstalled) // headRepaired
+	if low := max(j.op-min(j.op, window), 1); j.chainFrom > low {
 		// Trust from the head does not reach down the window yet: the headers below it.
 		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: low, OpMax: j.chainFrom - 1}
 		assert(m.OpMax-m.OpMin < HeadersMax)

@@ -156,74 +156,24 @@ func TestOpenTornHeadIsDiscardedAndVotes(t *testing.T) {
 }
 
 // restartBelowRootHead crashes backup 2 of a cluster that committed puts, writes its root
-// saying the log view installed its head H, blanks the ops above H-2 on its disk (a
-// start_view's headers whose prepares were still being repaired) and restarts it. It
-// returns H.
+// saying the log view installed its head H (with its window), blanks the ops above H-2 on
+// its disk (a start_view's headers whose prepares were still being repaired) and restarts
+// it. The root's window gives it its log up to H. It returns H.
 func restartBelowRootHead(t *testing.T, h *harness) Op {
 	t.Helper()
 	r2 := h.replica(2)
 	head := r2.journal.op
 	h.crash(2)
-	root := r2.root
-	root.Head, root.HeadChecksum = head, r2.journal.header(head).Checksum
-	writeTestRoot(h, 2, root)
+	writeTestRoot(h, 2, installedRoot(r2.root, r2.journal, head))
 	blankOnDisk(h, 2, head)
 	blankOnDisk(h, 2, head-1)
 	r := h.reopen(2, false)
 	d := r.opened.decisions
-	if r.journal.op != head-2 || d[slotIntact] != int(head-2) || d[slotDamaged]+d[slotUnknown] != 0 {
-		t.Fatalf("restarted at op %d, decisions %v: want op %d, every op up to it intact, none damaged",
-			r.journal.op, d, head-2)
+	if r.journal.op != head || d[slotIntact] != int(head-2) || d[slotDamaged]+d[slotUnknown] != 0 {
+		t.Fatalf("restarted at op %d, decisions %v: want op %d, every op up to %d intact, none damaged",
+			r.journal.op, d, head, head-2)
 	}
 	return head
-}
-
-// Root head above the disk: the root says the log view's log was installed up to H, the
-// disk holds it up to H-2 (every slot above is blank: provably never acknowledged from
-// this disk). The head is uncertain: the replica restarts into a view change, sends no
-// do_view_change however many ask, and its do_view_change would abstain up to H
-// (recoveredOp), never nacking op H-1 or H. It asks for the headers up to H. A start_view
-// then installs the log over it. (Without the rule in openLog, it restarts as a normal
-// backup of the log view with a certain head at H-2, and would vote that shorter log.)
-func TestOpenRootHeadAboveTheDiskIsUncertain(t *testing.T) {
-	h := openCluster(t, 4)
-	view := h.replica(2).view
-	head := restartBelowRootHead(t, h)
-	r := h.replica(2)
-	if !r.headUncertain || r.status != StatusViewChange || r.view != view+1 {
-		t.Fatalf("restarted as %s (uncertain %v): want a view change to v%d, uncertain", h.statusLine(2),
-			r.headUncertain, view+1)
-	}
-	if r.opened.uncertainAt != head || r.recovery.recoveredOp != head || r.headInstalled != head {
-		t.Fatalf("uncertain at %d, recovered op %d, installed head %d: want %d", r.opened.uncertainAt,
-			r.recovery.recoveredOp, r.headInstalled, head)
-	}
-	h.handle(0, 2, h.encoder().StartViewChange(&StartViewChange{Replica: 0, View: view + 1}))
-	h.tickNode(2, int(r.config.RepairTicks)*3)
-	if !r.viewChange.dvcSent || !r.headUncertain {
-		t.Fatalf("r2 has no view-change quorum, or is no longer uncertain: %s", h.statusLine(2))
-	}
-	if dvcs := h.messages(2, -1, CommandDoViewChange); len(dvcs) != 0 {
-		t.Fatalf("r2 voted a log ending at op %d below its installed head %d: %q", r.journal.op, head, h.sent(2))
-	}
-	// What it asks for: the headers above its head, up to the installed one.
-	asked := false
-	for _, m := range h.messages(2, -1, CommandRequestHeaders) {
-		d := h.decode(t, m).RequestHeaders
-		asked = asked || d.OpMin == head-1 && d.OpMax == head
-	}
-	if !asked {
-		t.Fatalf("r2 did not ask for ops %d to %d: %q", head-1, head, h.sent(2))
-	}
-	// Its vote, if it were sent, would abstain on every op up to the installed head.
-	if m := r.ownDoViewChange(); m.RecoveredOp < head || m.Op != head-2 {
-		t.Fatalf("do_view_change ends at op %d abstaining up to op %d: would nack op %d", m.Op,
-			m.RecoveredOp, head)
-	}
-	h.settle(t)
-	if r := h.replica(2); r.headUncertain || r.status != StatusNormal || r.journal.op < head {
-		t.Fatalf("r2 after the view change: %s (uncertain %v)", h.statusLine(2), r.headUncertain)
-	}
 }
 
 // An uncertain head repairs, then votes: the old primary is down, so the view change needs
