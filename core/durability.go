@@ -275,6 +275,7 @@ func (r *Replica) writeHeaders(s uint64) {
 	first := Op(s * headersPerSector)
 	for k := range want {
 		if want[k].IsZero() {
+			writeEmptyEntry(b[k*HeaderSize:(k+1)*HeaderSize], r.config.Cluster, first+Op(k))
 			continue
 		}
 		if want[k] == junkMark {

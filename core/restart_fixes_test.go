@@ -132,7 +132,8 @@ func TestOpenBlankUnderJunkHeaderIsReadAgain(t *testing.T) {
 	}
 }
 
-// Header sectors above the log's that read back non-blank at a restart are blanked, so junk
+// Header sectors above the log's that read back non-blank at a restart are blanked (empty
+// entries), so junk
 // does not pile up across restarts (every start-up reads the prepare slot of every
 // non-blank entry: seed 1 spent 20,000 ticks opening 16,000 of them). (Without the blank
 // write in openSectors the junk sector is still there after the restart settles.)
@@ -147,12 +148,51 @@ func TestOpenBlanksJunkAboveTheLog(t *testing.T) {
 	h.storages[2].sectors[memSector{zone: ZoneHeaders, sector: junk}] = b
 	h.reopen(2, false)
 	h.settle(t)
-	if s := h.storages[2].sector(ZoneHeaders, junk); s != nil && !allZero(s) {
-		t.Fatalf("header sector %d still holds junk after the restart", junk)
+	if s := h.storages[2].sector(ZoneHeaders, junk); s != nil {
+		for k := uint64(0); k < headersPerSector; k++ {
+			op := Op(junk*headersPerSector + k)
+			if kind, _ := readSlotHeader(s[k*HeaderSize:(k+1)*HeaderSize], h.config.Cluster, op); kind != slotHeaderBlank {
+				t.Fatalf("header sector %d still holds junk for op %d after the restart", junk, op)
+			}
+		}
 	}
 	h.crash(2)
 	if r := h.reopen(2, false); r.opened.decisions[slotUnknown] != 0 {
 		t.Fatalf("the next restart found %d unknown slots", r.opened.decisions[slotUnknown])
+	}
+}
+
+// A header sector written to the wrong place must not make the acknowledged ops it lands
+// on read as never written: an empty entry names its op, so one read at another op's place
+// is junk there, not a blank. The head's sector (ops above the head empty) lands on the
+// sector below, every op of it acknowledged: none reads back blank, each is held by its
+// prepare. (With zeros for empty entries, as before, the ops under the empty entries read
+// as never written and are dropped: seed 1663 nacked and truncated committed ops so.)
+func TestMisdirectedEmptyEntriesProveNothing(t *testing.T) {
+	h := harnessRegistered(t, 3, 1, nil)
+	for k := 0; k < int(headersPerSector)+2; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "k", Value: string(rune('a' + k%26))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	r2 := h.replica(2)
+	head := r2.journal.op
+	if head/headersPerSector != 1 || head%headersPerSector >= headersPerSector-1 {
+		t.Fatalf("head %d: want one in the second header sector, with empty entries above it", head)
+	}
+	h.crash(2)
+	s := h.storages[2]
+	s.sectors[memSector{zone: ZoneHeaders, sector: 0}] = append([]byte(nil), s.sector(ZoneHeaders, 1)...)
+	r := h.reopen(2, false)
+	if r.journal.op != head || r.opened.decisions[slotPrepareOnly] != int(headersPerSector)-1 {
+		t.Fatalf("decisions %v, head %d: want the ops of sector 0 held by their prepares, head %d",
+			r.opened.decisions, r.journal.op, head)
+	}
+	for op := Op(1); op < headersPerSector; op++ {
+		if r.journal.message(op) == nil {
+			t.Fatalf("op %d dropped: its entry read as never written", op)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // The recovery decision table: what one journal slot, read back at start-up, means.
 //
@@ -162,6 +165,12 @@ func readSlotHeader(b []byte, cluster uint64, op Op) (slotHeader, PrepareHeader)
 	if allZero(b) {
 		return slotHeaderBlank, PrepareHeader{}
 	}
+	if of, ok := readEmptyEntry(b, cluster); ok {
+		if of == op {
+			return slotHeaderBlank, PrepareHeader{}
+		}
+		return slotHeaderCorrupt, PrepareHeader{} // another place's: proof of nothing here
+	}
 	var w wire
 	if w.parse(b, cluster) != nil || w.command != CommandPrepare || w.size < HeaderSize {
 		return slotHeaderCorrupt, PrepareHeader{}
@@ -175,6 +184,44 @@ func readSlotHeader(b []byte, cluster uint64, op Op) (slotHeader, PrepareHeader)
 		return slotHeaderOther, h
 	}
 	return slotHeaderValid, h
+}
+
+// An empty entry is what a header sector holds for an op without a header there. Not
+// zeros: zeros read back as never written, the proof that an op was never acknowledged,
+// and a sector written to the wrong place (a misdirected write) with zeros in it forged
+// that proof for the acknowledged ops it landed on (seed 1663, whole-cluster crashes on,
+// nacked and truncated committed ops so). An empty entry names its op and cluster under a
+// checksum, so one that lands elsewhere reads as another place's: no proof of anything.
+// Only a sector never written holds zeros.
+const (
+	emptyEntryMagic = 0x7972746e45797445 // "EtyEntry"
+	emptyMagicAt    = 16
+	emptyClusterAt  = 24
+	emptyOpAt       = 32
+	emptyEnd        = 40
+)
+
+// writeEmptyEntry lays out the empty entry of op in b, one entry.
+func writeEmptyEntry(b []byte, cluster uint64, op Op) {
+	assert(len(b) == HeaderSize)
+	clear(b)
+	le := binary.LittleEndian
+	le.PutUint64(b[emptyMagicAt:], emptyEntryMagic)
+	le.PutUint64(b[emptyClusterAt:], cluster)
+	le.PutUint64(b[emptyOpAt:], uint64(op))
+	checksumOf(b[emptyMagicAt:]).put(b)
+	assert(!allZero(b))
+}
+
+// readEmptyEntry reports whether b is an empty entry of this cluster, and for which op.
+func readEmptyEntry(b []byte, cluster uint64) (Op, bool) {
+	assert(len(b) == HeaderSize)
+	le := binary.LittleEndian
+	if le.Uint64(b[emptyMagicAt:]) != emptyEntryMagic || getChecksum(b) != checksumOf(b[emptyMagicAt:]) ||
+		le.Uint64(b[emptyClusterAt:]) != cluster || !allZero(b[emptyEnd:]) {
+		return 0, false
+	}
+	return Op(le.Uint64(b[emptyOpAt:])), true
 }
 
 // readSlotPrepare classifies what a prepare slot holds: the bytes read from its start (nil
