@@ -314,6 +314,7 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 			}
 		}
 		sector := openSector{sector: s, junk: b == nil}
+		written := b == nil // a sector with an entry that is not blank (or unreadable)
 		for slot := uint64(0); slot < headersPerSector; slot++ {
 			op := Op(s*headersPerSector + slot)
 			if op == 0 {
@@ -324,6 +325,9 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 				entry = b[slot*HeaderSize : (slot+1)*HeaderSize]
 			}
 			kind, h := readSlotHeader(entry, r.config.Cluster, op)
+			if kind != slotHeaderBlank {
+				written = true
+			}
 			switch kind {
 			case slotHeaderBlank:
 				continue
@@ -333,6 +337,12 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 				sector.junk = true
 			}
 			o.entries = append(o.entries, openEntry{op: op, kind: kind, header: h})
+		}
+		if !written {
+			// Empty entries only (a sector blanked, or written before its ops): as good as
+			// never written. Listed, the sectors above the log would be blanked again at
+			// every restart: thousands of writes a restart in seed 146, torn at each crash.
+			continue
 		}
 		o.sectors = append(o.sectors, sector)
 	}
