@@ -312,6 +312,12 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 			if allZero(b) {
 				continue
 			}
+			if of, ok := readEmptySector(b, r.config.Cluster); ok {
+				if of == s {
+					continue // blanked above the log: as good as never written
+				}
+				b = nil // another sector's blank, misdirected here: junk, proof of nothing
+			}
 		}
 		sector := openSector{sector: s, junk: b == nil}
 		written := b == nil // a sector with an entry that is not blank (or unreadable)

@@ -214,16 +214,14 @@ func (r *Replica) openSectors(o *opening) {
 	assert(uint64(len(d.sectors)) <= last+1)
 }
 
-// blankHeaders writes header sector s, above the log's sectors, with every entry empty
-// (writeEmptyEntry: not zeros, which a misdirected write would carry elsewhere as proof).
+// blankHeaders writes header sector s, above the log's sectors, empty (writeEmptySector:
+// not zeros, which a misdirected write would carry elsewhere as proof).
 func (r *Replica) blankHeaders(s uint64) {
 	d := &r.disk
 	assert(s >= uint64(len(d.sectors)) && !slices.Contains(d.blanking, s))
 	assert(s < r.config.Layout()[ZoneHeaders].Sectors)
 	b := r.scratch(SectorSize)
-	for k := uint64(0); k < headersPerSector; k++ {
-		writeEmptyEntry(b[k*HeaderSize:(k+1)*HeaderSize], r.config.Cluster, Op(s*headersPerSector+k))
-	}
+	writeEmptySector(b, r.config.Cluster, s)
 	d.blanking = append(d.blanking, s)
 	id := r.issueIO(ioRecord{kind: ioHeadersBlank, op: Op(s * headersPerSector)})
 	d.storage.Write(id, ZoneHeaders, s*SectorSize, b)

@@ -149,11 +149,8 @@ func TestOpenBlanksJunkAboveTheLog(t *testing.T) {
 	h.reopen(2, false)
 	h.settle(t)
 	if s := h.storages[2].sector(ZoneHeaders, junk); s != nil {
-		for k := uint64(0); k < headersPerSector; k++ {
-			op := Op(junk*headersPerSector + k)
-			if kind, _ := readSlotHeader(s[k*HeaderSize:(k+1)*HeaderSize], h.config.Cluster, op); kind != slotHeaderBlank {
-				t.Fatalf("header sector %d still holds junk for op %d after the restart", junk, op)
-			}
+		if of, ok := readEmptySector(s, h.config.Cluster); !ok || of != junk {
+			t.Fatalf("header sector %d still holds junk after the restart", junk)
 		}
 	}
 	h.crash(2)
@@ -325,5 +322,26 @@ func TestRecoveredAbstentionOutlivesARestart(t *testing.T) {
 	h.crash(2)
 	if r := h.reopen(2, false); r.recovery.recoveredOp < recovered {
 		t.Fatalf("restarted abstaining up to op %d: want %d at least", r.recovery.recoveredOp, recovered)
+	}
+}
+
+// A blank written above the log and misdirected onto a sector of the log proves nothing
+// there: its marker names another sector, so every entry under it is junk, each op held by
+// its prepare, and one whose prepare rotted too abstained on. (Read as zeros, that op would
+// be taken for never written, and nacked.)
+func TestMisdirectedEmptySectorProvesNothing(t *testing.T) {
+	h := openCluster(t, 4)
+	r2 := h.replica(2)
+	head := r2.journal.op
+	h.crash(2)
+	b := make([]byte, SectorSize)
+	writeEmptySector(b, h.config.Cluster, 7) // sector 7's blank, landed on sector 0
+	h.storages[2].sectors[memSector{zone: ZoneHeaders, sector: 0}] = b
+	h.storages[2].sector(ZonePrepares, 2*h.config.slotSectors())[HeaderSize+2] ^= 1 // and op 2 rotted
+	r := h.reopen(2, false)
+	if r.journal.op != head || r.opened.decisions[slotPrepareOnly] != int(head)-1 ||
+		r.opened.decisions[slotUnknown] != 1 || r.recovery.recoveredOp < 2 {
+		t.Fatalf("head %d, decisions %v, recovered op %d: want head %d, every op but 2 held by its "+
+			"prepare, op 2 unknown and abstained on", r.journal.op, r.opened.decisions, r.recovery.recoveredOp, head)
 	}
 }

@@ -226,6 +226,34 @@ func readEmptyEntry(b []byte, cluster uint64) (Op, bool) {
 	return Op(le.Uint64(b[emptyOpAt:])), true
 }
 
+// An empty sector is how a header sector above the log is blanked (restart.go): a marker
+// naming the sector in its first entry's place, zeros after it. The zeros count as never
+// written only under the marker of their own sector; the marker of another sector (a
+// blank written to the wrong place) makes every entry junk. (Empty entries throughout
+// would cost a blanked sector its 4 KiB of the simulated disk's memory for good.)
+const emptySectorMagic = 0x726f746365537445 // "EtSector"
+
+// writeEmptySector lays out the empty sector s in b.
+func writeEmptySector(b []byte, cluster uint64, s uint64) {
+	assert(len(b) == SectorSize)
+	clear(b)
+	le := binary.LittleEndian
+	le.PutUint64(b[emptyMagicAt:], emptySectorMagic)
+	le.PutUint64(b[emptyClusterAt:], cluster)
+	le.PutUint64(b[emptyOpAt:], s)
+}
+
+// readEmptySector reports whether b is an empty sector of this cluster, and which.
+func readEmptySector(b []byte, cluster uint64) (uint64, bool) {
+	assert(len(b) == SectorSize)
+	le := binary.LittleEndian
+	if le.Uint64(b[emptyMagicAt:]) != emptySectorMagic || le.Uint64(b[emptyClusterAt:]) != cluster ||
+		!allZero(b[emptyEnd:]) {
+		return 0, false
+	}
+	return le.Uint64(b[emptyOpAt:]), true
+}
+
 // readSlotPrepare classifies what a prepare slot holds: the bytes read from its start (nil
 // when the read failed), at least the size its header names for a valid prepare.
 func readSlotPrepare(dec *Decoder, b []byte, op Op) (slotPrepare, PrepareHeader) {
