@@ -68,8 +68,12 @@ func (r *Replica) openLog(o *opening) {
 	keep := o.slots[:0]
 	for i := range o.slots {
 		s := &o.slots[i]
-		if s.decision != slotUnknown && s.op > root.Head && s.header.View < root.LogView {
-			// Truncated when LogView was installed: a prepare left behind, not an op of the log.
+		if s.decision != slotUnknown && s.op > root.Head && s.header.View != root.LogView {
+			// Above the installed head, only ops appended in LogView (of that view) are the
+			// log's. One of an older view was truncated when LogView was installed: a prepare
+			// left behind. One of a later view came from a view this replica joined in memory
+			// only (its root never said so), never acknowledged: kept, a backup acked an op
+			// of view 30 as a normal backup of view 26 (seed 983455).
 			o.stats.discarded++
 			continue
 		}

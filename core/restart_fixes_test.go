@@ -345,3 +345,33 @@ func TestMisdirectedEmptySectorProvesNothing(t *testing.T) {
 			"prepare, op 2 unknown and abstained on", r.journal.op, r.opened.decisions, r.recovery.recoveredOp, head)
 	}
 }
+
+// Above the installed head only ops of the log view itself are the log's: one of a later
+// view came from a view the replica joined in memory only (its root never said so), and was
+// never acknowledged. It is discarded, and the replica never acks it as its log view's.
+// (Without the rule in openLog, seed 983455 acked an op of view 30 as a backup of view 26.)
+func TestOpenDiscardsOpsOfALaterViewAboveTheHead(t *testing.T) {
+	h := openCluster(t, 2)
+	r2 := h.replica(2)
+	head := r2.journal.op // the last op of view 0
+	h.crash(0)            // the primary: view 1 starts, and prepares ops of its own
+	h.settle(t)
+	for k := 0; k < 2; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "k", Value: "later"}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	if r2 = h.replica(2); r2.view == 0 || r2.journal.op <= head || r2.journal.header(r2.journal.op).View == 0 {
+		t.Fatalf("r2 %s: want ops of a later view above op %d", h.statusLine(2), head)
+	}
+	later := r2.journal.op
+	h.crash(2)
+	// Its root as if the views after 0 were joined in memory only.
+	writeTestRoot(h, 2, installedRoot(rootState{Sequence: 50, View: 0, LogView: 0, Commit: head}, r2.journal, head))
+	r := h.reopen(2, false)
+	if r.journal.op != head || r.opened.discarded < int(later-head) {
+		t.Fatalf("restarted at op %d, %d discarded: want op %d, the %d ops of the later view discarded",
+			r.journal.op, r.opened.discarded, head, later-head)
+	}
+}
