@@ -42,6 +42,10 @@ const (
 	// BugRootUnchecked: at start-up a root copy is believed without verifying its checksum
 	// (open.go): a copy torn at a crash or rotten since is read as a root state.
 	BugRootUnchecked
+	// BugCheckpointLocal: a checkpoint records the time it was taken by the replica's own
+	// clock, not the cluster's time at its op (checkpoint.go): checkpoints of one op then
+	// differ between replicas, and a state transfer installs another replica's bytes.
+	BugCheckpointLocal
 	bugEnd
 )
 
@@ -54,6 +58,7 @@ var bugNames = map[Bug]string{
 	BugAckBeforeDurable:     "ack-before-durable",
 	BugCorruptAsTorn:        "corrupt-as-torn",
 	BugRootUnchecked:        "root-unchecked",
+	BugCheckpointLocal:      "checkpoint-local",
 }
 
 // BugNames lists every bug by name, sorted.

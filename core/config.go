@@ -15,6 +15,12 @@ type Config struct {
 	MessageSizeMax  int // bound of every message, header included
 	RepairMax       int // repair requests a replica has in flight
 	JournalSlots    int // ops the journal on disk holds; 0: JournalSlotsDefault (storage.go)
+	// CheckpointOps is the interval of checkpoints: a replica checkpoints its state after
+	// executing every op that is a multiple of it (checkpoint.go). 0: CheckpointOpsDefault.
+	CheckpointOps int
+	// CheckpointSizeMax bounds a checkpoint (the client table and the state machine's
+	// snapshot): the checkpoint zone holds two of it. 0: CheckpointSizeDefault.
+	CheckpointSizeMax uint64
 
 	HeartbeatTicks       uint64 // the primary's commit message interval
 	PrimaryTimeoutTicks  uint64 // a backup's patience with a silent primary
@@ -59,6 +65,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("pipeline of %d: want 1 to %d", c.PipelineMax, HeadersMax-1)
 	case c.JournalSlots < 0 || c.JournalSlots > 1<<30:
 		return fmt.Errorf("journal of %d slots: want 0 (the default) to %d", c.JournalSlots, 1<<30)
+	case c.CheckpointOps < 0 || c.CheckpointOps > 1<<24:
+		return fmt.Errorf("checkpoint every %d ops: want 0 (the default) to %d", c.CheckpointOps, 1<<24)
+	case c.CheckpointSizeMax > 1<<40:
+		return fmt.Errorf("checkpoints of %d bytes: want 0 (the default) to %d", c.CheckpointSizeMax, uint64(1)<<40)
 	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
 		return fmt.Errorf("batch %d, queue %d, client table %d, repair %d: each must be positive",
 			c.BatchMax, c.RequestQueueMax, c.ClientTableMax, c.RepairMax)

@@ -51,15 +51,17 @@ const (
 	ioOpen          // a read or root write of the opening (open.go)
 	ioPrepareVerify // the read-back of a prepare just written
 	ioHeadersBlank  // a header sector above the log's, blanked at a restart (restart.go)
+	ioCheckpoint       // a chunk of a checkpoint (checkpoint.go)
+	ioCheckpointVerify // its read-back
 )
 
 // ioRecord is one IO in flight and what it writes.
 type ioRecord struct {
 	id       IO
 	kind     ioKind
-	op       Op       // ioPrepare: the op; ioHeaders: the first op of the sector
-	checksum Checksum // ioPrepare: the prepare's
-	copy     int      // ioRootCopy: which copy
+	op       Op       // ioPrepare: the op; ioHeaders: the first op of the sector; ioCheckpoint: the chunk
+	checksum Checksum // ioPrepare: the prepare's; ioCheckpoint: the checkpoint's
+	copy     int      // ioRootCopy: which copy; ioCheckpoint: the area
 	sequence uint64   // ioRootCopy: of the root state being written
 	size     int      // ioPrepare, ioPrepareVerify: the bytes written, whole sectors
 	// ioHeaders, ioHeadersVerify: the checksum of the header written in each slot, zero for
@@ -110,7 +112,7 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		return
 	}
 	io := r.takeIO(id)
-	if write != (io.kind != ioHeadersVerify && io.kind != ioPrepareVerify) {
+	if write != (io.kind != ioHeadersVerify && io.kind != ioPrepareVerify && io.kind != ioCheckpointVerify) {
 		panic(fmt.Sprintf("core: replica %d: IO %d of kind %d completed as write %v", r.index, id, io.kind, write))
 	}
 	rootDone := false
@@ -127,6 +129,10 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		r.verifiedPrepare(&io, data)
 	case ioHeadersBlank:
 		r.blankedHeaders(&io)
+	case ioCheckpoint:
+		r.completedCheckpoint(&io)
+	case ioCheckpointVerify:
+		r.verifiedCheckpoint(&io, data)
 	default:
 		panic(fmt.Sprintf("core: IO %d of kind %d", id, io.kind))
 	}
@@ -143,7 +149,7 @@ func (r *Replica) issueIO(io ioRecord) IO {
 	}
 	d.ioLast++
 	io.id = d.ioLast
-	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioHeadersBlank && io.kind != ioOpen)
+	assert(io.id != 0 && io.kind >= ioRootCopy && io.kind <= ioCheckpointVerify && io.kind != ioOpen)
 	d.ios = append(d.ios, io)
 	return io.id
 }
@@ -411,7 +417,7 @@ func (r *Replica) writeRoot() {
 	}
 	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView &&
 		r.root.Head == r.headInstalled && r.root.HeadChecksum == r.headInstalledChecksum &&
-		r.root.Recovered == r.recovery.recoveredOp {
+		r.root.Recovered == r.recovery.recoveredOp && r.root.Checkpoint == r.rootCheckpoint() {
 		return
 	}
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
@@ -420,6 +426,9 @@ func (r *Replica) writeRoot() {
 		Commit: r.commitMax, Head: r.headInstalled, HeadChecksum: r.headInstalledChecksum}
 	d.rootWriting.setWindow(r.headInstalledWindow)
 	d.rootWriting.Recovered = r.recovery.recoveredOp
+	d.rootWriting.Checkpoint = r.rootCheckpoint()
+	// A checkpoint named is never taken back for an older one.
+	assert(d.rootWriting.Checkpoint.ID.Op >= r.root.Checkpoint.ID.Op)
 	// An abstention is never dropped.
 	assert(r.recovery.recoveredOp >= r.root.Recovered)
 	d.rootCopies = 0 // copies of the pair completed
@@ -453,6 +462,7 @@ func (r *Replica) completedRoot(io *ioRecord) bool {
 	}
 	r.root, d.rootWriting, d.rootCopies = d.rootWriting, rootState{}, 0
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
+	r.checkpointDurable()
 	return true
 }
 

@@ -54,6 +54,7 @@ func (r *Replica) execute(op Op) {
 	}
 	r.commitMin = op
 	r.stats.Committed++
+	r.checkpointDue(op)
 }
 
 func (r *Replica) executeRegister(m *Request, h *PrepareHeader, index uint32) {

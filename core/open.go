@@ -50,13 +50,14 @@ const (
 	openRootWrite
 	openHeadersRead
 	openPrepareRead
+	openCheckpointRead
 )
 
 // openIO is one IO of the opening in flight.
 type openIO struct {
 	id      IO
 	kind    openKind
-	at      uint64 // root: the copy; headers: the first sector; prepare: the op
+	at      uint64 // root: the copy; headers: the first sector; prepare: the op; checkpoint: the chunk
 	sectors uint64 // headers, prepare: sectors read
 	rereads int    // prepare: reads of a blank slot before this one (blankRereads)
 }
@@ -88,7 +89,13 @@ type opening struct {
 	prepares     []Op         // ops whose prepare slot is read, ascending
 	preparesNext int          // the next of prepares to read
 	slots        []openSlot   // classified, not empty
-	stats        openStats
+	// The checkpoint the root names, read back a chunk at a time: its bytes, each chunk's
+	// checksum as read, and the next chunk to read.
+	checkpoint     []byte
+	checkpointSums []Checksum
+	checkpointNext int
+	checkpointBad  bool // a chunk could not be read
+	stats          openStats
 }
 
 // openEntry is a header entry that is not blank.
@@ -120,7 +127,19 @@ type openStats struct {
 	discarded   int // ops above the root's head of an older view: truncated, not resurrected
 	torn        int // unknown ops above the head: writes a crash tore, never acknowledged
 	uncertainAt Op  // the highest damaged or unknown op, 0 for none
+	// checkpoint: whether the checkpoint the root names read back whole (its identity
+	// verified), 0 when the root names none.
+	checkpoint checkpointRead
 }
+
+// checkpointRead is what the opening made of the root's checkpoint.
+type checkpointRead uint8
+
+const (
+	checkpointNone checkpointRead = iota
+	checkpointWhole
+	checkpointLost // a chunk unreadable, or the chunks do not make up the identity
+)
 
 // OpenReplica builds replica index on its storage and reads the storage back before it
 // takes part: until then it is in StatusOpening, takes no message and no tick, and only
@@ -156,6 +175,8 @@ func (r *Replica) openIssue(io openIO) {
 		r.disk.storage.Read(io.id, ZoneHeaders, io.at*SectorSize, size)
 	case openPrepareRead:
 		r.disk.storage.Read(io.id, ZonePrepares, io.at*r.config.slotSectors()*SectorSize, size)
+	case openCheckpointRead:
+		r.disk.storage.Read(io.id, ZoneCheckpoint, r.checkpointChunkAt(o.root.Checkpoint.Area, int(io.at)), size)
 	default:
 		panic(fmt.Sprintf("core: opening IO of kind %d", io.kind))
 	}
@@ -178,6 +199,8 @@ func (r *Replica) openCompleted(id IO, write bool, data []byte, failed bool) {
 		r.openHeaders(&io, data)
 	case openPrepareRead:
 		r.openPrepare(&io, data)
+	case openCheckpointRead:
+		r.openCheckpointChunk(&io, data)
 	}
 	assert(!failed || data == nil)
 	r.openIssueReads()
@@ -252,6 +275,7 @@ func (r *Replica) openIssueReads() {
 	if o.choice != rootFound {
 		return
 	}
+	r.openIssueCheckpoint()
 	layout := r.config.Layout()
 	headerSectors := layout[ZoneHeaders].Sectors
 	for r.openReads() < openReadsMax && len(o.headersRetry) > 0 {
@@ -264,7 +288,8 @@ func (r *Replica) openIssueReads() {
 		r.openIssue(openIO{kind: openHeadersRead, at: o.headersNext, sectors: n})
 		o.headersNext += n
 	}
-	headersRead := o.headersNext == headerSectors && len(o.headersRetry) == 0
+	headersRead := o.headersNext == headerSectors && len(o.headersRetry) == 0 &&
+		(o.checkpoint == nil || o.checkpointNext == len(o.checkpointSums))
 	if !headersRead || r.openReads() > 0 && o.prepares == nil {
 		return // the prepares to read are known once every header is
 	}
@@ -280,6 +305,53 @@ func (r *Replica) openIssueReads() {
 		}
 		r.openIssue(openIO{kind: openPrepareRead, at: uint64(op), sectors: sectors})
 	}
+}
+
+// openIssueCheckpoint reads the chunks of the checkpoint the root names, before the journal.
+func (r *Replica) openIssueCheckpoint() {
+	o := r.opening
+	id := &o.root.Checkpoint.ID
+	if id.Op == 0 {
+		return
+	}
+	chunk := r.config.checkpointChunk()
+	chunks := int((id.Size + chunk - 1) / chunk)
+	if o.checkpoint == nil {
+		o.checkpoint = make([]byte, id.Size)
+		o.checkpointSums = make([]Checksum, chunks)
+	}
+	for r.openReads() < openReadsMax && o.checkpointNext < chunks {
+		part := min(chunk, id.Size-uint64(o.checkpointNext)*chunk)
+		r.openIssue(openIO{kind: openCheckpointRead, at: uint64(o.checkpointNext),
+			sectors: (part + SectorSize - 1) / SectorSize})
+		o.checkpointNext++
+	}
+}
+
+// openCheckpointChunk keeps a chunk of the checkpoint read back, and its checksum.
+func (r *Replica) openCheckpointChunk(io *openIO, data []byte) {
+	o := r.opening
+	chunk := r.config.checkpointChunk()
+	from := io.at * chunk
+	part := min(chunk, o.root.Checkpoint.ID.Size-from)
+	assert(from < uint64(len(o.checkpoint)) && part <= io.sectors*SectorSize)
+	if data == nil {
+		o.checkpointBad = true
+		return
+	}
+	copy(o.checkpoint[from:from+part], data[:part])
+	o.checkpointSums[io.at] = checksumOf(data[:part])
+}
+
+// openCheckpointVerdict checks the chunks read back against the root's identity.
+func (o *opening) openCheckpointVerdict() checkpointRead {
+	if o.root.Checkpoint.ID.Op == 0 {
+		return checkpointNone
+	}
+	if o.checkpointBad || checksumOfSums(o.checkpointSums) != o.root.Checkpoint.ID.Checksum {
+		return checkpointLost
+	}
+	return checkpointWhole
 }
 
 // openReads counts the opening's reads in flight (root writes aside).
@@ -437,6 +509,7 @@ func (r *Replica) finishOpening() {
 		r.status = StatusRecovering // startRecovery's precondition: no role yet
 		r.startRecovery()
 	default:
+		o.stats.checkpoint = o.openCheckpointVerdict()
 		r.restartFromDisk(o)
 	}
 	r.opened = o.stats

@@ -45,6 +45,7 @@ type Replica struct {
 	commitMaxChecksum Checksum     // of the prepare at commitMax, when known from a commit
 	root              rootState    // durable: every copy of it completed (durability.go)
 	disk              storageState // the writes in flight, and what they write
+	checkpoint        checkpointState
 	clients           *clientTable
 	// The log's head when the log view was installed (becomeNormal), for the root (root.go).
 	headInstalled         Op
@@ -96,6 +97,10 @@ type ReplicaStats struct {
 	Restarts          uint64 // restarts from this replica's own disk (restart.go)
 	HeadersRewritten  uint64 // header sectors written again: the read-back did not match
 	PreparesRewritten uint64 // prepares written again: the read-back did not find them intact
+	Checkpoints       uint64 // checkpoints made durable (checkpoint.go)
+	// CheckpointChunksRewritten counts checkpoint chunks written again: the read-back did
+	// not find them intact.
+	CheckpointChunksRewritten uint64
 }
 
 // NewReplica builds replica index of a cluster, on its storage. A replica that starts fresh

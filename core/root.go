@@ -41,6 +41,10 @@ type rootState struct {
 	// and restarted found the ops of its window blank on its new disk and nacked them as
 	// never written: seed 298 truncated a committed op so.
 	Recovered Op
+	// Checkpoint is the durable checkpoint (checkpoint.go): what a restart restores the
+	// state from, and the op below which the log may be forgotten. Op 0 for none: the
+	// state is the empty one of the root prepare.
+	Checkpoint checkpointRef
 }
 
 // rootWindowMax is how many headers of the installed log a root copy holds: what fits in
@@ -101,8 +105,13 @@ const (
 	rootHeadAt      = 64
 	rootHeadSumAt   = 72  // 16 bytes
 	rootRecoveredAt = 88  // 8 bytes
-	rootWindowLen   = 96  // 8 bytes: the window's headers
-	rootWindowAt    = 104 // the window's headers, HeaderSize each
+	rootCheckOpAt   = 96  // the checkpoint: its op, 8 bytes
+	rootCheckSizeAt = 104 // its size in bytes, 8
+	rootCheckSumAt  = 112 // its checksum, 16
+	rootCheckAreaAt = 128 // its area, 8
+	rootCheckHeadAt = 136 // its op's header, HeaderSize (zero for op 0)
+	rootWindowLen   = 264 // 8 bytes: the window's headers
+	rootWindowAt    = 272 // the window's headers, HeaderSize each
 )
 
 // encodeRoot lays out copy number copy of a root state, one sector.
@@ -128,6 +137,16 @@ func encodeRootInto(b []byte, cluster uint64, replica ReplicaIndex, copy int, s 
 	window := s.window()
 	assert(len(window) == 0 || window[len(window)-1].Op == s.Head && window[len(window)-1].Checksum == s.HeadChecksum)
 	le.PutUint64(b[rootRecoveredAt:], uint64(s.Recovered))
+	s.Checkpoint.check()
+	le.PutUint64(b[rootCheckOpAt:], uint64(s.Checkpoint.ID.Op))
+	le.PutUint64(b[rootCheckSizeAt:], s.Checkpoint.ID.Size)
+	s.Checkpoint.ID.Checksum.put(b[rootCheckSumAt:])
+	le.PutUint64(b[rootCheckAreaAt:], uint64(s.Checkpoint.Area))
+	if s.Checkpoint.ID.Op > 0 {
+		var w wire
+		s.Checkpoint.Header.toWire(&w, cluster)
+		w.write(b[rootCheckHeadAt : rootCheckHeadAt+HeaderSize])
+	}
 	le.PutUint64(b[rootWindowLen:], uint64(len(window)))
 	for k := range window {
 		assert(k == 0 || window[k].Op == window[k-1].Op+1 && window[k].Parent == window[k-1].Checksum)
@@ -168,6 +187,18 @@ func decodeRoot(b []byte, cluster uint64, replica ReplicaIndex, copy int) (rootS
 		Head: Op(le.Uint64(b[rootHeadAt:])), HeadChecksum: getChecksum(b[rootHeadSumAt:])}
 	s.WindowLen = int(windowLen)
 	s.Recovered = Op(le.Uint64(b[rootRecoveredAt:]))
+	s.Checkpoint.ID = CheckpointID{Op: Op(le.Uint64(b[rootCheckOpAt:])), Size: le.Uint64(b[rootCheckSizeAt:]),
+		Checksum: getChecksum(b[rootCheckSumAt:])}
+	s.Checkpoint.Area = int(le.Uint64(b[rootCheckAreaAt:]))
+	if s.Checkpoint.ID.Op > 0 {
+		var w wire
+		// Checksummed with the copy, so written from a sealed header.
+		assert(w.parse(b[rootCheckHeadAt:rootCheckHeadAt+HeaderSize], cluster) == nil && w.command == CommandPrepare)
+		s.Checkpoint.Header.fromWire(&w)
+	} else {
+		assert(allZero(b[rootCheckHeadAt : rootCheckHeadAt+HeaderSize]))
+	}
+	s.Checkpoint.check()
 	for k := range s.WindowLen {
 		var w wire
 		at := rootWindowAt + k*HeaderSize

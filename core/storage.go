@@ -50,11 +50,16 @@ const (
 	ZonePrepares
 	// ZoneReplies holds the last reply of each client table entry, a slot each.
 	ZoneReplies
+	// ZoneCheckpoint holds two checkpoint areas (checkpoint.go), each CheckpointSizeMax
+	// bytes in chunks of checkpointChunkSectors: the root names the area of the durable
+	// checkpoint, and the next one is written to the other, so a crash while it is written
+	// leaves the durable one whole.
+	ZoneCheckpoint
 	zoneEnd
 )
 
 // Zones lists every zone in order.
-var Zones = [...]Zone{ZoneRoot, ZoneHeaders, ZonePrepares, ZoneReplies}
+var Zones = [...]Zone{ZoneRoot, ZoneHeaders, ZonePrepares, ZoneReplies, ZoneCheckpoint}
 
 func (z Zone) String() string {
 	switch z {
@@ -66,6 +71,8 @@ func (z Zone) String() string {
 		return "prepares"
 	case ZoneReplies:
 		return "replies"
+	case ZoneCheckpoint:
+		return "checkpoint"
 	}
 	return fmt.Sprintf("zone(%d)", uint8(z))
 }
@@ -98,6 +105,7 @@ func (c *Config) Layout() Layout {
 	l[ZoneHeaders] = ZoneLayout{Sectors: (slots + headersPerSector - 1) / headersPerSector, ChunkSectors: 1}
 	l[ZonePrepares] = ZoneLayout{Sectors: slots * c.slotSectors(), ChunkSectors: c.slotSectors()}
 	l[ZoneReplies] = ZoneLayout{Sectors: uint64(c.ClientTableMax) * c.slotSectors(), ChunkSectors: c.slotSectors()}
+	l[ZoneCheckpoint] = ZoneLayout{Sectors: 2 * c.checkpointAreaSectors(), ChunkSectors: c.checkpointChunkSectors()}
 	for _, z := range Zones {
 		assert(l[z].Sectors > 0 && l[z].ChunkSectors > 0)
 		assert(l[z].Sectors%l[z].ChunkSectors == 0)

@@ -250,13 +250,20 @@ func TestStaleReadOnThePrimaryIsCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFailure(t, r, VerdictCorrectness, "linearizability")
-	// A backup's stale answers are never heard: the same store on replica 1 passes. (The
-	// liveness core is every replica, so that none is cut off and replica 1 never becomes
-	// primary to serve the healed core.)
+	// A backup's stale answers are never heard, but its client table keeps them as the
+	// replies it would resend: its checkpoints differ from the others'. (The liveness core
+	// is every replica, so that none is cut off and replica 1 never becomes primary to
+	// serve the healed core.) Without checkpoints, nothing sees it.
 	config.Overrides = append(config.Overrides, Override{Name: "livenessCoreExtras", Value: "6"})
 	config.StateMachine = func(replica int) core.StateMachine {
 		return &staleKV{KV: core.NewKV(), lying: replica == 1, previous: map[string]string{}}
 	}
+	r, err = Run(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectFailure(t, r, VerdictCorrectness, "identical checkpoints")
+	config.Overrides = append(config.Overrides, Override{Name: "checkpointOps", Value: "1000000"})
 	mustRun(t, config)
 }
 

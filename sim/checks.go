@@ -30,6 +30,8 @@ func (w *World) initCheckers() {
 	}
 	w.quorum.tallies = make(map[core.Op]*ackTally)
 	w.normalViewMax = make([]core.View, w.options.Replicas)
+	w.checkpointOp = make([]core.Op, w.options.Replicas)
+	w.checkpointIDs = make(map[core.Op]core.CheckpointID)
 	w.sentDecoder = core.NewDecoder(w.config.Cluster, w.config.Replicas)
 }
 
@@ -39,6 +41,7 @@ func (w *World) checkReplica(i int, r *core.Replica) {
 	w.violations = append(w.violations, w.commits.Observe(now, i, r)...)
 	w.violations = append(w.violations, w.model.CheckDigest(now, i, r.CommitMin(), r.Digest())...)
 	w.violations = append(w.violations, w.model.CheckRuns(now, i, r.CommitMin(), r.RequestsExecuted())...)
+	w.checkCheckpoint(now, i, r)
 	if r.Status() != core.StatusNormal {
 		return
 	}
@@ -51,6 +54,31 @@ func (w *World) checkReplica(i int, r *core.Replica) {
 	// before, and a crash before may bring it back in the view it left.
 	if r.DurableLogView() == r.View() {
 		w.normalViewMax[i] = max(w.normalViewMax[i], r.View())
+	}
+}
+
+// checkCheckpoint counts a checkpoint a replica made durable, and checks that checkpoints
+// taken at the same op are byte-identical across replicas (their identities, a checksum of
+// every byte, are equal): a checkpoint that differs by one byte restores another state.
+func (w *World) checkCheckpoint(now uint64, i int, r *core.Replica) {
+	id := r.Checkpoint()
+	if id.Op <= w.checkpointOp[i] {
+		if id.Op < w.checkpointOp[i] {
+			w.checkpointOp[i] = id.Op // a wipe: its checkpoints are made again
+		}
+		return
+	}
+	w.checkpointOp[i] = id.Op
+	w.stats.Checkpoints++
+	first, ok := w.checkpointIDs[id.Op]
+	if !ok {
+		w.checkpointIDs[id.Op] = id
+		return
+	}
+	if first != id {
+		w.violations = append(w.violations, checker.Violation{Tick: now, Replica: i, Invariant: "identical checkpoints",
+			Detail: fmt.Sprintf("checkpoint of op %d is %d bytes %v, another replica's %d bytes %v",
+				id.Op, id.Size, id.Checksum, first.Size, first.Checksum)})
 	}
 }
 

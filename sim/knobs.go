@@ -60,6 +60,7 @@ type knob struct {
 	draw  func(r *entropy.Rand)
 	off   func()
 	late  bool // drawn after every other draw (lateKnob)
+	final bool // drawn after the late ones and their classes' switches (finalKnob)
 }
 
 // flagName turns a knob's name into its flag: delayMinTicks → delay-min-ticks.
@@ -215,7 +216,24 @@ func (o *Options) knobs() []knob {
 		lateKnob(ratioKnob("crashAfterVoteProbability", "a replica crashes as it sends a do_view_change",
 			classCrash, &o.CrashAfterVoteProbability, 100, 0, 50)),
 	}
-	return append(list, o.storageKnobs()...)
+	list = append(list, o.storageKnobs()...)
+	return append(list, o.logKnobs()...)
+}
+
+// logKnobs bound the log (core.Config's checkpoints): added after the storage knobs, so
+// drawn after everything else (finalKnob). Small intervals, so that every run checkpoints
+// many times.
+func (o *Options) logKnobs() []knob {
+	return []knob{
+		finalKnob(intKnob("checkpointOps", "ops between checkpoints", &o.CheckpointOps, 1, 1<<24, 2, 64)),
+	}
+}
+
+// finalKnob marks a knob the swarm draws after every late one and the switches of the late
+// fault classes: added after those, it shifts none of their draws.
+func finalKnob(k knob) knob {
+	k.late, k.final = true, true
+	return k
 }
 
 // storageKnobs are the disk's knobs and the faults that replace or crash disks

@@ -55,6 +55,7 @@ type Options struct {
 	PipelineMax    int // prepares in flight at the primary
 	BatchMax       int // requests per prepare
 	ClientTableMax int // client sessions the cluster keeps; fewer than clients forces evictions
+	CheckpointOps  int // ops between checkpoints (core.Config.CheckpointOps)
 
 	Network simnet.Options // Processes and Partitionable follow from the shape
 

@@ -36,12 +36,17 @@ func DrawOptions(profile Profile, r *entropy.Rand) Options {
 	drawLength(&o, r)
 	drawCrowding(&o, r)
 	for i := range knobs {
-		if knobs[i].late {
+		if knobs[i].late && !knobs[i].final {
 			knobs[i].draw(r)
 		}
 	}
 	for class := classLateFirst; class < classCount; class++ {
 		enabled[class] = r.Bool()
+	}
+	for i := range knobs {
+		if knobs[i].final {
+			knobs[i].draw(r)
+		}
 	}
 	// Drawn, so that turning it on shifts nothing, but off until replicas restart from
 	// their disks: a cluster that lost every replica's state cannot come back.
@@ -87,7 +92,7 @@ func drawLength(o *Options, r *entropy.Rand) {
 func performanceOptions() Options {
 	o := Options{
 		Replicas: 3, Clients: 32, Requests: 20_000, Keys: 64,
-		PipelineMax: 8, BatchMax: 16, ClientTableMax: 64,
+		PipelineMax: 8, BatchMax: 16, ClientTableMax: 64, CheckpointOps: 256,
 		TicksMax: 1 << 20, LivenessTicksMax: 20_000,
 		Network: simnet.Options{DelayMinTicks: 1, DelayMeanTicks: 1},
 	}

@@ -94,6 +94,8 @@ type Stats struct {
 	Clock          ClockStats       `json:"clock"`
 	ClusterCrashes uint64           `json:"cluster_crashes"` // every replica crashed at once
 	Wipes          uint64           `json:"wipes"`           // restarts on an empty disk
+	Checkpoints    uint64           `json:"checkpoints"`     // made durable, summed over replicas
+	StateTransfers uint64           `json:"state_transfers"` // checkpoints installed from peers
 	TraceEvents    uint64           `json:"trace_events"`
 }
 

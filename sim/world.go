@@ -30,6 +30,10 @@ type World struct {
 	commits       *checker.Commits
 	model         *checker.Model
 	normalViewMax []core.View // per replica, across restarts
+	// Checkpoints: the highest op each replica's durable checkpoint reached (across its
+	// lives), and the identity of the first checkpoint seen at each op (checks.go).
+	checkpointOp  []core.Op
+	checkpointIDs map[core.Op]core.CheckpointID
 	// rejoining: per replica, restarted and not yet normal since (nodes.go's start).
 	rejoining []bool
 	// Per replica: it had a durable root in some life (core.Replica.Promised). Until then a

@@ -10,13 +10,15 @@ import (
 )
 
 // testLayout is a small disk: the root's four copies, eight header sectors, sixteen journal
-// slots and four reply slots of four sectors each.
+// slots and four reply slots of four sectors each, and two checkpoint areas of two chunks
+// of four sectors.
 func testLayout() core.Layout {
 	var l core.Layout
 	l[core.ZoneRoot] = core.ZoneLayout{Sectors: core.RootCopies, ChunkSectors: 1}
 	l[core.ZoneHeaders] = core.ZoneLayout{Sectors: 8, ChunkSectors: 1}
 	l[core.ZonePrepares] = core.ZoneLayout{Sectors: 16 * 4, ChunkSectors: 4}
 	l[core.ZoneReplies] = core.ZoneLayout{Sectors: 4 * 4, ChunkSectors: 4}
+	l[core.ZoneCheckpoint] = core.ZoneLayout{Sectors: 2 * 2 * 4, ChunkSectors: 4}
 	return l
 }
 

@@ -1,0 +1,146 @@
+package core
+
+import (
+	"bytes"
+	"testing"
+)
+
+// checkpointCluster is three replicas checkpointing every every ops, with puts ops
+// committed and executed everywhere (one op a put, the register before them).
+func checkpointCluster(t *testing.T, every, puts int) *harness {
+	t.Helper()
+	h := harnessRegistered(t, 3, 1, func(c *Config) { c.CheckpointOps = every })
+	for k := 0; k < puts; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: string(rune('a' + k%7)), Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	return h
+}
+
+// Every replica checkpoints at the same ops, and the checkpoints are byte-identical: the
+// same identity, made durable (named by the root) on each.
+func TestCheckpointsAreIdenticalAcrossReplicas(t *testing.T) {
+	h := checkpointCluster(t, 4, 10)
+	first := h.replica(0).Checkpoint()
+	if first.Op != 12 || first.Size < checkpointHeadSize || first.Checksum.IsZero() {
+		t.Fatalf("replica 0's checkpoint %+v: want op 12 (a register, 11 puts; one every 4)", first)
+	}
+	for i := range h.replicas {
+		r := h.replica(i)
+		if r.Checkpoint() != first {
+			t.Fatalf("replica %d's checkpoint %+v, replica 0's %+v", i, r.Checkpoint(), first)
+		}
+		if r.stats.Checkpoints != 3 || r.root.Checkpoint.Header != *r.journal.header(12) {
+			t.Fatalf("replica %d made %d checkpoints durable, naming %v: want 3, the last of op 12 %v", i,
+				r.stats.Checkpoints, r.root.Checkpoint.Header.Checksum, r.journal.header(12).Checksum)
+		}
+	}
+}
+
+// A checkpoint is written to the area the root does not name: the durable one survives a
+// crash in the middle of the next one's writes.
+func TestCheckpointAlternatesAreas(t *testing.T) {
+	h := checkpointCluster(t, 4, 3) // ops 1 to 5: op 4 checkpointed, to area 0
+	r := h.replica(1)
+	if r.root.Checkpoint.ID.Op != 4 || r.root.Checkpoint.Area != 0 {
+		t.Fatalf("checkpoint of op %d in area %d: want op 4 in area 0", r.root.Checkpoint.ID.Op, r.root.Checkpoint.Area)
+	}
+	h.storages[1].withhold = true
+	for k := 0; k < 4; k++ { // op 8 checkpointed in memory, its writes held
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "x", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(200)
+	}
+	if r.checkpoint.writing.ID.Op != 8 || r.checkpoint.writing.Area != 1 {
+		t.Fatalf("writing checkpoint %d to area %d: want op 8 to area 1", r.checkpoint.writing.ID.Op,
+			r.checkpoint.writing.Area)
+	}
+	durable := r.root.Checkpoint
+	h.crash(1)
+	h.storages[1].withhold = false
+	r = h.reopen(1, false)
+	h.stabilize(200)
+	if r.opened.checkpoint != checkpointWhole || r.root.Checkpoint.ID.Op < durable.ID.Op {
+		t.Fatalf("reopened with checkpoint %v (%+v): want the durable one of op 4 whole", r.opened.checkpoint,
+			r.root.Checkpoint.ID)
+	}
+}
+
+// A restart reads the checkpoint its root names back whole; one whose chunk rotted is lost.
+func TestCheckpointReadBackAtRestart(t *testing.T) {
+	h := checkpointCluster(t, 4, 6)
+	want := h.replica(2).Checkpoint()
+	h.crash(2)
+	r := h.reopen(2, false)
+	h.settle(t)
+	if r.opened.checkpoint != checkpointWhole || r.Checkpoint() != want {
+		t.Fatalf("reopened with checkpoint %v %+v: want %+v whole", r.opened.checkpoint, r.Checkpoint(), want)
+	}
+	h.crash(2)
+	at := r.checkpointChunkAt(r.root.Checkpoint.Area, 0) / SectorSize
+	h.storages[2].sectors[memSector{zone: ZoneCheckpoint, sector: at}][checkpointHeadSize+3] ^= 1
+	r = h.reopen(2, false)
+	h.settle(t)
+	if r.opened.checkpoint != checkpointLost {
+		t.Fatalf("reopened over a rotted chunk with checkpoint %v: want it lost", r.opened.checkpoint)
+	}
+}
+
+// A chunk whose write landed elsewhere is found by its read-back and written again, and the
+// checkpoint is durable only once every chunk is on disk.
+func TestCheckpointChunkMisdirectedIsWrittenAgain(t *testing.T) {
+	h := checkpointCluster(t, 4, 1) // ops 1 to 3
+	s := h.storages[0]
+	misdirected := false
+	s.misdirect = func(zone Zone, offset uint64) uint64 {
+		if zone == ZoneCheckpoint && !misdirected {
+			misdirected = true
+			return offset + SectorSize*h.config.checkpointChunkSectors()
+		}
+		return offset
+	}
+	h.submit(1, KVInput{Op: KVPut, Key: "k", Value: "v"})
+	h.settle(t)
+	r := h.replica(0)
+	if !misdirected || r.stats.CheckpointChunksRewritten != 1 || r.Checkpoint().Op != 4 {
+		t.Fatalf("misdirected %v, chunks rewritten %d, checkpoint of op %d: want one rewritten, op 4",
+			misdirected, r.stats.CheckpointChunksRewritten, r.Checkpoint().Op)
+	}
+	h.crash(0)
+	s.misdirect = nil
+	r = h.reopen(0, false)
+	h.settle(t)
+	if r.opened.checkpoint != checkpointWhole {
+		t.Fatalf("reopened with checkpoint %v: want it whole", r.opened.checkpoint)
+	}
+}
+
+// The bytes of a checkpoint decode back to the same client table, and a head of another op
+// or cluster is refused.
+func TestCheckpointEncoding(t *testing.T) {
+	h := checkpointCluster(t, 4, 3)
+	r := h.replica(0)
+	head := r.journal.header(r.commitMin)
+	b := encodeCheckpoint(h.config.Cluster, head, head.Timestamp, r.clients, r.sm)
+	table, state, err := decodeCheckpoint(b, h.config.Cluster, head)
+	if err != nil || !bytes.Equal(state, r.sm.Snapshot()) {
+		t.Fatalf("decoded with %v, state of %d bytes: want %d", err, len(state), len(r.sm.Snapshot()))
+	}
+	back, err := decodeClientTable(table, h.config.ClientTableMax)
+	if err != nil || !bytes.Equal(back.encode(nil), r.clients.encode(nil)) || len(back.byClient) != 1 {
+		t.Fatalf("client table decoded with %v, %d clients: want the replica's one", err, len(back.byClient))
+	}
+	if _, _, err := decodeCheckpoint(b, h.config.Cluster+1, head); err == nil {
+		t.Fatal("a checkpoint of another cluster decoded")
+	}
+	other := *r.journal.header(r.commitMin - 1)
+	if _, _, err := decodeCheckpoint(b, h.config.Cluster, &other); err == nil {
+		t.Fatal("a checkpoint of another op decoded")
+	}
+	if _, err := decodeClientTable(table[:len(table)-1], h.config.ClientTableMax); err == nil {
+		t.Fatal("a cut client table decoded")
+	}
+}
