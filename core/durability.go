@@ -47,10 +47,10 @@ const (
 	ioRootCopy ioKind = iota + 1
 	ioPrepare
 	ioHeaders
-	ioHeadersVerify // the read-back of a header sector just written
-	ioOpen          // a read or root write of the opening (open.go)
-	ioPrepareVerify // the read-back of a prepare just written
-	ioHeadersBlank  // a header sector above the log's, blanked at a restart (restart.go)
+	ioHeadersVerify    // the read-back of a header sector just written
+	ioOpen             // a read or root write of the opening (open.go)
+	ioPrepareVerify    // the read-back of a prepare just written
+	ioHeadersBlank     // a header sector above the log's, blanked at a restart (restart.go)
 	ioCheckpoint       // a chunk of a checkpoint (checkpoint.go)
 	ioCheckpointVerify // its read-back
 )
