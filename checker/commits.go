@@ -10,6 +10,9 @@ import (
 // header and prepare of every executed op.
 type ExecutedLog interface {
 	CommitMin() core.Op
+	// ExecutedFrom is the lowest executed op whose header the replica holds: the
+	// checkpoint its state was restored from, 0 when it executed from the root.
+	ExecutedFrom() core.Op
 	ExecutedHeader(op core.Op) core.PrepareHeader
 	ExecutedPrepare(op core.Op) []byte
 }
@@ -84,6 +87,17 @@ func (c *Commits) Observe(tick uint64, replica int, log ExecutedLog) []Violation
 	if commit < c.checked[replica] {
 		report("commits advance", "executed op went back from %d to %d without a restart", c.checked[replica], commit)
 		c.checked[replica] = commit
+	}
+	if from := log.ExecutedFrom(); c.checked[replica] < from && from <= commit {
+		// Restored from a checkpoint (a restart, a state transfer): the ops below it were
+		// executed by whoever made it; its op must be the canonical one.
+		if from >= c.ops {
+			report("one history", "restored from a checkpoint of op %d, which no replica executed", from)
+		} else if h := log.ExecutedHeader(from); h.Checksum != c.at(from).Checksum {
+			report("one history", "restored from a checkpoint of op %d as %v, but it committed as %v",
+				from, h.Checksum, c.at(from).Checksum)
+		}
+		c.checked[replica] = from
 	}
 	for op := c.checked[replica] + 1; op <= commit; op++ {
 		h := log.ExecutedHeader(op)

@@ -83,6 +83,7 @@ type fakeReplica struct {
 }
 
 func (f *fakeReplica) CommitMin() core.Op                           { return f.commit }
+func (f *fakeReplica) ExecutedFrom() core.Op                        { return 0 }
 func (f *fakeReplica) ExecutedHeader(op core.Op) core.PrepareHeader { return f.log.headers[op] }
 func (f *fakeReplica) ExecutedPrepare(op core.Op) []byte            { return f.log.prepares[op] }
 

@@ -245,13 +245,15 @@ func FromCoreKV(in core.KVInput) KVInput {
 	return out
 }
 
-// CheckRuns compares how many requests a replica ran through its state machine by its
-// executed op with how many the model ran: a replica that runs a request again is caught
-// even when the request leaves no trace in the state (a get, a failed cas).
-func (m *Model) CheckRuns(tick uint64, replica int, op core.Op, runs uint64) []Violation {
-	if op > m.Ops() || m.runs[op] == runs {
+// CheckRuns compares how many requests a replica ran through its state machine from the
+// op its state was restored at (a checkpoint's, 0 for none) to its executed op with how
+// many the model ran: a replica that runs a request again is caught even when the request
+// leaves no trace in the state (a get, a failed cas).
+func (m *Model) CheckRuns(tick uint64, replica int, from, op core.Op, runs uint64) []Violation {
+	if op > m.Ops() || from > op || m.runs[op]-m.runs[from] == runs {
 		return nil
 	}
 	return []Violation{{Tick: tick, Replica: replica, Invariant: "exactly once",
-		Detail: fmt.Sprintf("ran %d requests through its state machine by op %d, the model %d", runs, op, m.runs[op])}}
+		Detail: fmt.Sprintf("ran %d requests through its state machine from op %d to op %d, the model %d",
+			runs, from, op, m.runs[op]-m.runs[from])}}
 }

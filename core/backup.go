@@ -249,7 +249,7 @@ func (r *Replica) onCommit(m *Commit) {
 	r.heardFrom(m.Replica)
 	// What the primary committed is what this replica executed there, or trusts there: old
 	// commits included, so a divergence shows at the first heartbeat after it.
-	onChain := r.journal.trusted(m.Commit) || m.Commit <= r.commitMin
+	onChain := r.journal.trusted(m.Commit) || m.Commit <= r.commitMin && m.Commit >= r.journal.floor
 	if onChain && r.journal.header(m.Commit).Checksum != m.CommitChecksum {
 		panic(fmt.Sprintf("core: replica %d trusts op %d as %v, the primary committed %v",
 			r.index, m.Commit, r.journal.header(m.Commit).Checksum, m.CommitChecksum))

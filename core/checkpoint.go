@@ -226,6 +226,12 @@ func decodeClientTable(b []byte, max int) (*clientTable, error) {
 // checkpointState is a replica's side of its checkpoints: the one being written and the
 // one waiting for it. The durable one is the root's (rootState.Checkpoint).
 type checkpointState struct {
+	// served: the durable (or installed) checkpoint the replica sends peers (sync.go),
+	// with its bytes and its chunks' checksums.
+	served     checkpointRef
+	servedData []byte
+	servedSums []Checksum
+
 	writing  checkpointRef // ID.Op 0: none
 	data     []byte        // its bytes
 	sums     []Checksum    // each chunk's checksum
@@ -274,7 +280,9 @@ func (r *Replica) checkpointDue(op Op) {
 func (r *Replica) writeCheckpoint(ref checkpointRef, data []byte) {
 	c := &r.checkpoint
 	assert(c.writing.ID.Op == 0 && c.inflight == 0)
-	assert(ref.ID.Op > r.root.Checkpoint.ID.Op && ref.ID.Size == uint64(len(data)))
+	// A newer checkpoint, or the durable one again (read back lost at a restart, and
+	// transferred from a peer): to the other area, which the root then names.
+	assert(ref.ID.Op >= r.root.Checkpoint.ID.Op && ref.ID.Size == uint64(len(data)))
 	ref.Area = 1 - r.root.Checkpoint.Area
 	if r.root.Checkpoint.ID.Op == 0 {
 		ref.Area = 0
@@ -357,14 +365,17 @@ func (r *Replica) verifiedCheckpoint(io *ioRecord, data []byte) {
 // and starts the one waiting, if any.
 func (r *Replica) checkpointDurable() {
 	c := &r.checkpoint
-	if c.writing.ID.Op == 0 || r.root.Checkpoint.ID != c.writing.ID {
+	if c.writing.ID.Op == 0 || r.root.Checkpoint != c.writing {
 		return
 	}
 	assert(c.ready() && c.inflight == 0)
 	assert(r.root.Checkpoint == c.writing)
 	r.stats.Checkpoints++
+	r.serve(c.writing, c.data)
+	r.journal.compact(min(r.root.Checkpoint.ID.Op, r.journal.floor))
 	next, nextData := c.next, c.nextData
-	*c = checkpointState{}
+	c.writing, c.data, c.sums, c.pending, c.left = checkpointRef{}, nil, nil, nil, 0
+	c.next, c.nextData = checkpointRef{}, nil
 	if next.ID.Op > r.root.Checkpoint.ID.Op {
 		r.writeCheckpoint(next, nextData)
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -69,23 +70,78 @@ func TestCheckpointAlternatesAreas(t *testing.T) {
 	}
 }
 
-// A restart reads the checkpoint its root names back whole; one whose chunk rotted is lost.
-func TestCheckpointReadBackAtRestart(t *testing.T) {
-	h := checkpointCluster(t, 4, 6)
+// A restart reads the checkpoint its root names back whole and restores the state from it:
+// it executes only the ops above it. One whose chunk rotted is lost: the replica starts with
+// its log and no state, and a state transfer brings the checkpoint back from a peer.
+func TestCheckpointRestoredAtRestart(t *testing.T) {
+	h := checkpointCluster(t, 4, 6) // ops 1 to 8: checkpoints of ops 4 and 8
 	want := h.replica(2).Checkpoint()
 	h.crash(2)
 	r := h.reopen(2, false)
 	h.settle(t)
-	if r.opened.checkpoint != checkpointWhole || r.Checkpoint() != want {
-		t.Fatalf("reopened with checkpoint %v %+v: want %+v whole", r.opened.checkpoint, r.Checkpoint(), want)
+	if r.opened.checkpoint != checkpointWhole || r.Checkpoint() != want || want.Op != 8 {
+		t.Fatalf("reopened with checkpoint %v %+v: want %+v whole, of op 8", r.opened.checkpoint, r.Checkpoint(), want)
+	}
+	if r.restoredAt != 8 || r.journal.floor != 8 || r.stats.Committed != uint64(r.commitMin-8) ||
+		r.Digest() != h.replica(0).Digest() {
+		t.Fatalf("restored at op %d (floor %d), executed %d ops to op %d, digest %v: want from op 8, replica 0's %v",
+			r.restoredAt, r.journal.floor, r.stats.Committed, r.commitMin, r.Digest(), h.replica(0).Digest())
 	}
 	h.crash(2)
 	at := r.checkpointChunkAt(r.root.Checkpoint.Area, 0) / SectorSize
 	h.storages[2].sectors[memSector{zone: ZoneCheckpoint, sector: at}][checkpointHeadSize+3] ^= 1
 	r = h.reopen(2, false)
 	h.settle(t)
-	if r.opened.checkpoint != checkpointLost {
-		t.Fatalf("reopened over a rotted chunk with checkpoint %v: want it lost", r.opened.checkpoint)
+	if r.opened.checkpoint != checkpointLost || r.stats.StateTransfers != 1 || r.stateMissing {
+		t.Fatalf("reopened over a rotted chunk with checkpoint %v, %d state transfers, state missing %v: "+
+			"want it lost, then transferred", r.opened.checkpoint, r.stats.StateTransfers, r.stateMissing)
+	}
+	if r.Digest() != h.replica(0).Digest() || r.commitMin != h.replica(0).commitMin {
+		t.Fatalf("after the transfer at op %d with digest %v: want replica 0's op %d, %v", r.commitMin, r.Digest(),
+			h.replica(0).commitMin, h.replica(0).Digest())
+	}
+	// The transferred checkpoint is written to its disk again, to the other area.
+	if r.root.Checkpoint.ID != want || r.root.Checkpoint.Area == 0 && r.stats.Checkpoints == 0 {
+		t.Fatalf("root names checkpoint %+v in area %d after %d made durable", r.root.Checkpoint.ID,
+			r.root.Checkpoint.Area, r.stats.Checkpoints)
+	}
+}
+
+// A replica cut off while the others checkpoint, and whose peers then restart from their
+// checkpoints (their logs now begin there), can no longer repair the ops it lacks: it
+// transfers a checkpoint from a peer, in chunks, and executes the log above it.
+func TestStateTransferCatchesUpALaggingReplica(t *testing.T) {
+	h := checkpointCluster(t, 4, 1) // ops 1 to 3
+	h.partition([][]int{{0, 1, h.clientNode(1)}, {2}})
+	for k := 0; k < 8; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "p", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(300)
+	}
+	for _, i := range []int{0, 1} {
+		h.crash(i)
+		h.reopen(i, false)
+		h.stabilize(1000)
+	}
+	if floor := h.replica(0).journal.floor; floor != 8 || h.replica(2).commitMin != 3 {
+		t.Fatalf("replica 0's log begins at op %d, replica 2 executed op %d: want 8 and 3", floor, h.replica(2).commitMin)
+	}
+	h.heal()
+	h.settle(t)
+	r := h.replica(2)
+	if r.stats.StateTransfers != 1 || r.restoredAt != 8 || r.journal.floor != 8 {
+		t.Fatalf("%d state transfers, restored at op %d, floor %d: want one, of op 8", r.stats.StateTransfers,
+			r.restoredAt, r.journal.floor)
+	}
+	if r.Digest() != h.replica(0).Digest() || r.commitMin != h.replica(0).commitMin || !r.Healthy() {
+		t.Fatalf("after the transfer at op %d with digest %v (healthy %v): want replica 0's op %d, %v", r.commitMin,
+			r.Digest(), r.Healthy(), h.replica(0).commitMin, h.replica(0).Digest())
+	}
+	// The client table came with the checkpoint (each listing's first line names its replica).
+	if got, want := h.clientTableLines(2)[1:], h.clientTableLines(0)[1:]; len(got) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("client table after the transfer:\n%s\nreplica 0's:\n%s", strings.Join(h.clientTableLines(2), "\n"),
+			strings.Join(h.clientTableLines(0), "\n"))
 	}
 }
 

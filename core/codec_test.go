@@ -115,7 +115,13 @@ func codecSamples() []codecSample {
 	add("headers", Headers{Replica: 3, View: 12,
 		Headers: []PrepareHeader{chain[0], chain[3], chain[4], chain[8]}})
 	add("eviction", Eviction{Replica: 2, View: 12, Client: 0xdead_beef_0001, Session: 42})
-	add("ping", Ping{Replica: 1, View: 12, Monotonic: 123_456_789})
+	add("ping", Ping{Replica: 1, View: 12, Monotonic: 123_456_789, Checkpoint: 64, Oldest: 33})
+	add("request_checkpoint manifest", RequestCheckpoint{Replica: 2, View: 12, Op: 64})
+	sums := []Checksum{checksumOf([]byte("chunk 0")), checksumOf([]byte("chunk 1"))}
+	id := CheckpointID{Op: 1003, Size: 70_000, Checksum: checksumOfSums(sums)}
+	add("request_checkpoint chunk", RequestCheckpoint{Replica: 2, View: 12, Op: 1003, Checksum: id.Checksum, Chunk: 1})
+	add("checkpoint_manifest", CheckpointManifest{Replica: 1, View: 12, ID: id, Header: chain[2], Sums: sums})
+	add("checkpoint_chunk", CheckpointChunk{Replica: 1, View: 12, ID: id, Chunk: 1, Body: []byte("the second chunk")})
 	add("pong", Pong{Replica: 4, View: 12, PingMonotonic: 123_456_789, Realtime: -86_400})
 	return samples
 }
@@ -170,6 +176,12 @@ func codecEncode(e *Encoder, m any) (Command, []byte) {
 		return CommandPing, e.Ping(&m)
 	case Pong:
 		return CommandPong, e.Pong(&m)
+	case RequestCheckpoint:
+		return CommandRequestCheckpoint, e.RequestCheckpoint(&m)
+	case CheckpointManifest:
+		return CommandCheckpointManifest, e.CheckpointManifest(&m)
+	case CheckpointChunk:
+		return CommandCheckpointChunk, e.CheckpointChunk(&m)
 	}
 	panic(fmt.Sprintf("codecEncode: %T is not a message", m))
 }
@@ -212,6 +224,12 @@ func codecDecoded(d *Decoder, command Command) any {
 		return d.Ping
 	case CommandPong:
 		return d.Pong
+	case CommandRequestCheckpoint:
+		return d.RequestCheckpoint
+	case CommandCheckpointManifest:
+		return d.CheckpointManifest
+	case CommandCheckpointChunk:
+		return d.CheckpointChunk
 	}
 	panic(fmt.Sprintf("codecDecoded: command %v", command))
 }
@@ -375,23 +393,26 @@ var codecFields = []codecField{
 // codecUses says which header fields each command carries, as messages.go and encode.go
 // define them. Every other field must be zero, and a body is allowed only where listed.
 var codecUses = map[Command]string{
-	CommandRequest:          "operation view client a request body",
-	CommandPrepare:          "context replica view op commit a count body",
-	CommandPrepareOk:        "context replica view op commit",
-	CommandReply:            "replica operation view op commit client a request body",
-	CommandCommit:           "context replica view commit",
-	CommandStartViewChange:  "replica view",
-	CommandDoViewChange:     "replica view op commit a b c count body",
-	CommandStartView:        "replica view op commit a count body",
-	CommandRequestStartView: "replica view",
-	CommandRecovery:         "replica a",
-	CommandRecoveryResponse: "replica view op commit a count body",
-	CommandRequestPrepare:   "context replica view op",
-	CommandRequestHeaders:   "replica view op commit",
-	CommandHeaders:          "replica view count body",
-	CommandEviction:         "replica view client a",
-	CommandPing:             "replica view a",
-	CommandPong:             "replica view a b",
+	CommandRequest:            "operation view client a request body",
+	CommandPrepare:            "context replica view op commit a count body",
+	CommandPrepareOk:          "context replica view op commit",
+	CommandReply:              "replica operation view op commit client a request body",
+	CommandCommit:             "context replica view commit",
+	CommandStartViewChange:    "replica view",
+	CommandDoViewChange:       "replica view op commit a b c count body",
+	CommandStartView:          "replica view op commit a count body",
+	CommandRequestStartView:   "replica view",
+	CommandRecovery:           "replica a",
+	CommandRecoveryResponse:   "replica view op commit a count body",
+	CommandRequestPrepare:     "context replica view op",
+	CommandRequestHeaders:     "replica view op commit",
+	CommandHeaders:            "replica view count body",
+	CommandEviction:           "replica view client a",
+	CommandPing:               "replica view a op commit",
+	CommandPong:               "replica view a b",
+	CommandRequestCheckpoint:  "replica view op context request",
+	CommandCheckpointManifest: "replica view op a context count body",
+	CommandCheckpointChunk:    "replica view op a context request body",
 }
 
 // TestCodecRejectsReservedFields sets, one at a time, every field a command does not use

@@ -24,13 +24,16 @@ const (
 	CommandEviction
 	CommandPing
 	CommandPong
+	CommandRequestCheckpoint
+	CommandCheckpointManifest
+	CommandCheckpointChunk
 	commandCount
 )
 
 var commandNames = [commandCount]string{"reserved", "request", "prepare", "prepare_ok", "reply",
 	"commit", "start_view_change", "do_view_change", "start_view", "request_start_view",
 	"recovery", "recovery_response", "request_prepare", "request_headers", "headers",
-	"eviction", "ping", "pong"}
+	"eviction", "ping", "pong", "request_checkpoint", "checkpoint_manifest", "checkpoint_chunk"}
 
 func (c Command) String() string {
 	if c < commandCount {

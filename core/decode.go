@@ -29,6 +29,11 @@ type Decoder struct {
 	Eviction         Eviction
 	Ping             Ping
 	Pong             Pong
+
+	RequestCheckpoint  RequestCheckpoint
+	CheckpointManifest CheckpointManifest
+	CheckpointChunk    CheckpointChunk
+	sums               []Checksum // a manifest's, reused
 }
 
 // HeadersMax bounds the headers in one message body.
@@ -100,6 +105,12 @@ func (d *Decoder) decodeCommand(body []byte) error {
 		return d.eviction()
 	case CommandPing, CommandPong:
 		return d.pingPong()
+	case CommandRequestCheckpoint:
+		return d.requestCheckpoint()
+	case CommandCheckpointManifest:
+		return d.checkpointManifest(body)
+	case CommandCheckpointChunk:
+		return d.checkpointChunk(body)
 	}
 	return ErrCommand
 }

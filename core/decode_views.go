@@ -180,10 +180,90 @@ func (d *Decoder) eviction() error {
 func (d *Decoder) pingPong() error {
 	w := &d.w
 	if w.command == CommandPing {
-		d.Ping = Ping{Replica: w.replica, View: View(w.view), Monotonic: int64(w.a)}
+		d.Ping = Ping{Replica: w.replica, View: View(w.view), Monotonic: int64(w.a), Checkpoint: Op(w.op),
+			Oldest: Op(w.commit)}
 		return nil
 	}
 	assert(w.command == CommandPong)
 	d.Pong = Pong{Replica: w.replica, View: View(w.view), PingMonotonic: int64(w.a), Realtime: int64(w.b)}
+	return nil
+}
+
+func (d *Decoder) requestCheckpoint() error {
+	w := &d.w
+	assert(w.command == CommandRequestCheckpoint)
+	d.RequestCheckpoint = RequestCheckpoint{Replica: w.replica, View: View(w.view), Op: Op(w.op),
+		Checksum: w.context, Chunk: w.request}
+	switch m := &d.RequestCheckpoint; {
+	case m.Op == 0:
+		return invalid("request of the checkpoint of op 0")
+	case m.Checksum.IsZero() && m.Chunk != 0:
+		return invalid("request of chunk %d of a checkpoint without its identity", m.Chunk)
+	}
+	return nil
+}
+
+// checkpointID is the identity a checkpoint message names, with its rules.
+func (d *Decoder) checkpointID() (CheckpointID, error) {
+	w := &d.w
+	id := CheckpointID{Op: Op(w.op), Size: w.a, Checksum: w.context}
+	if id.Op == 0 || id.Size < checkpointHeadSize || id.Checksum.IsZero() {
+		return CheckpointID{}, invalid("checkpoint of op %d, %d bytes, %v", id.Op, id.Size, id.Checksum)
+	}
+	return id, nil
+}
+
+func (d *Decoder) checkpointManifest(body []byte) error {
+	w := &d.w
+	assert(w.command == CommandCheckpointManifest)
+	id, err := d.checkpointID()
+	if err != nil {
+		return err
+	}
+	count := int(w.count)
+	if count == 0 || len(body) != HeaderSize+16*count || uint64(count) > id.Size {
+		return invalid("manifest of %d chunks in a body of %d bytes", count, len(body))
+	}
+	var hw wire
+	if err := hw.parse(body[:HeaderSize], d.cluster); err != nil {
+		return err
+	}
+	if hw.command != CommandPrepare {
+		return invalid("a manifest with a %v header", hw.command)
+	}
+	if err := hw.unused(prepareUses); err != nil {
+		return err
+	}
+	var h PrepareHeader
+	h.fromWire(&hw)
+	if err := validPrepareHeader(&h, nil, d.replicas); err != nil {
+		return err
+	}
+	if h.Op != id.Op {
+		return invalid("manifest of op %d with the header of op %d", id.Op, h.Op)
+	}
+	sums := d.sums[:0]
+	for i := 0; i < count; i++ {
+		sums = append(sums, getChecksum(body[HeaderSize+16*i:]))
+	}
+	d.sums = sums
+	if checksumOfSums(sums) != id.Checksum {
+		return invalid("manifest whose chunks do not make up checkpoint %v", id.Checksum)
+	}
+	d.CheckpointManifest = CheckpointManifest{Replica: w.replica, View: View(w.view), ID: id, Header: h, Sums: sums}
+	return nil
+}
+
+func (d *Decoder) checkpointChunk(body []byte) error {
+	w := &d.w
+	assert(w.command == CommandCheckpointChunk)
+	id, err := d.checkpointID()
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 || uint64(w.request)*uint64(len(body)) >= id.Size {
+		return invalid("chunk %d of %d bytes of a checkpoint of %d", w.request, len(body), id.Size)
+	}
+	d.CheckpointChunk = CheckpointChunk{Replica: w.replica, View: View(w.view), ID: id, Chunk: w.request, Body: body}
 	return nil
 }

@@ -55,7 +55,18 @@ func (d *Decoder) Describe(data []byte) string {
 		m := &d.Eviction
 		return fmt.Sprintf("eviction r%d v%d c%x s%d", m.Replica, m.View, uint64(m.Client)>>16, m.Session)
 	case CommandPing:
-		return fmt.Sprintf("ping r%d v%d", d.Ping.Replica, d.Ping.View)
+		return fmt.Sprintf("ping r%d v%d checkpoint%d oldest%d", d.Ping.Replica, d.Ping.View, d.Ping.Checkpoint, d.Ping.Oldest)
+	case CommandRequestCheckpoint:
+		m := &d.RequestCheckpoint
+		return fmt.Sprintf("request_checkpoint r%d v%d op%d %v chunk%d", m.Replica, m.View, m.Op, m.Checksum, m.Chunk)
+	case CommandCheckpointManifest:
+		m := &d.CheckpointManifest
+		return fmt.Sprintf("checkpoint_manifest r%d v%d op%d %dB %v chunks%d", m.Replica, m.View, m.ID.Op, m.ID.Size,
+			m.ID.Checksum, len(m.Sums))
+	case CommandCheckpointChunk:
+		m := &d.CheckpointChunk
+		return fmt.Sprintf("checkpoint_chunk r%d v%d op%d %v chunk%d %dB", m.Replica, m.View, m.ID.Op, m.ID.Checksum,
+			m.Chunk, len(m.Body))
 	case CommandPong:
 		return fmt.Sprintf("pong r%d v%d", d.Pong.Replica, d.Pong.View)
 	}

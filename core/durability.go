@@ -291,7 +291,10 @@ func (r *Replica) writeHeaders(s uint64) {
 			}
 			continue
 		}
-		h := r.journal.header(first + Op(k))
+		// The entry's header, below the floor too: kept on disk until a durable checkpoint
+		// covers it (journal.compact).
+		h := &r.journal.entry(first + Op(k)).header
+		assert(h.Op == first+Op(k) && h.Checksum == want[k])
 		var w wire
 		h.toWire(&w, r.config.Cluster)
 		chunk := b[k*HeaderSize : (k+1)*HeaderSize]

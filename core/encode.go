@@ -514,8 +514,51 @@ func (e *Encoder) Ping(m *Ping) []byte {
 		e.pingLast = m.Monotonic
 	}
 	w := wire{command: CommandPing, replica: m.Replica, view: uint64(m.View),
-		a: uint64(m.Monotonic)}
+		a: uint64(m.Monotonic), op: uint64(m.Checkpoint), commit: uint64(m.Oldest)}
 	return e.seal(&w, nil)
+}
+
+func (e *Encoder) RequestCheckpoint(m *RequestCheckpoint) []byte {
+	// The decoder's rules: a checkpoint's op, and a chunk only of a named checkpoint.
+	assert(m.Op > 0)
+	assert(!m.Checksum.IsZero() || m.Chunk == 0)
+	w := wire{command: CommandRequestCheckpoint, replica: m.Replica, view: uint64(m.View), op: uint64(m.Op),
+		context: m.Checksum, request: m.Chunk}
+	return e.seal(&w, nil)
+}
+
+func (e *Encoder) CheckpointManifest(m *CheckpointManifest) []byte {
+	// The decoder's rules: a checkpoint, its op's header, and sums that make up its identity.
+	assert(m.ID.Op > 0 && m.ID.Size >= checkpointHeadSize && m.Header.Op == m.ID.Op)
+	assert(len(m.Sums) > 0 && checksumOfSums(m.Sums) == m.ID.Checksum)
+	size := 2*HeaderSize + 16*len(m.Sums)
+	if size > MessageSizeMax {
+		panic("core: message over the codec's size bound")
+	}
+	if cap(e.buf) < size {
+		e.buf = make([]byte, size, size*2)
+	}
+	e.buf = e.buf[:size]
+	var hw wire
+	m.Header.toWire(&hw, e.cluster)
+	hw.write(e.buf[HeaderSize : 2*HeaderSize])
+	for i := range m.Sums {
+		m.Sums[i].put(e.buf[2*HeaderSize+16*i:])
+	}
+	w := wire{command: CommandCheckpointManifest, replica: m.Replica, view: uint64(m.View), op: uint64(m.ID.Op),
+		a: m.ID.Size, context: m.ID.Checksum, count: uint32(len(m.Sums)), cluster: e.cluster}
+	w.put(e.buf, e.buf[HeaderSize:])
+	e.sealed(&w)
+	return e.buf
+}
+
+func (e *Encoder) CheckpointChunk(m *CheckpointChunk) []byte {
+	// The decoder's rules: a checkpoint, and a chunk of it that is not empty.
+	assert(m.ID.Op > 0 && m.ID.Size >= checkpointHeadSize && !m.ID.Checksum.IsZero())
+	assert(len(m.Body) > 0 && uint64(m.Chunk)*uint64(len(m.Body)) < m.ID.Size)
+	w := wire{command: CommandCheckpointChunk, replica: m.Replica, view: uint64(m.View), op: uint64(m.ID.Op),
+		a: m.ID.Size, context: m.ID.Checksum, request: m.Chunk}
+	return e.seal(&w, m.Body)
 }
 
 func (e *Encoder) Pong(m *Pong) []byte {

@@ -9,6 +9,9 @@ func (r *Replica) executeCommitted() {
 	// above what is executed, and the client table answers only for a settled state.
 	assert(r.status == StatusNormal && r.logView == r.view)
 	assert(r.commitMin <= r.commitMax)
+	if r.stateMissing {
+		return // nothing to execute on until a state transfer installs a checkpoint
+	}
 	for r.commitMin < r.commitMax {
 		op := r.commitMin + 1
 		if !r.journal.trusted(op) || r.journal.message(op) == nil || r.journal.chainFrom > op {

@@ -25,15 +25,15 @@ func (r *Replica) Op() Op { return r.journal.op }
 
 // CommitMin is the op executed last: every op up to it ran once, in order.
 func (r *Replica) CommitMin() Op {
-	assert(r.stats.Committed == uint64(r.commitMin))
+	assert(r.stats.Committed == uint64(r.commitMin-r.restoredAt))
 	return r.commitMin
 }
 
 func (r *Replica) CommitMax() Op { return r.commitMax }
 
 func (r *Replica) Stats() ReplicaStats {
-	// Ops are executed one at a time from the root, never skipped (no state transfer).
-	assert(r.stats.Committed == uint64(r.commitMin))
+	// Ops are executed one at a time from the state restored (the root's, a checkpoint's).
+	assert(r.stats.Committed == uint64(r.commitMin-r.restoredAt))
 	assert(r.stats.Recoveries <= 1) // a replica recovers once, from the state it lost
 	// A replica starts a view as its primary once, and one view in Replicas is its.
 	assert(r.stats.ViewsStarted <= uint64(r.view)/uint64(r.config.Replicas)+1)
@@ -44,7 +44,7 @@ func (r *Replica) Stats() ReplicaStats {
 // checkers read it every tick, so it costs no copy of the stats.
 func (r *Replica) RequestsExecuted() uint64 {
 	// Requests run in ops, at most a batch each, each op once.
-	assert(r.stats.RequestsExecuted <= uint64(r.config.BatchMax)*uint64(r.commitMin))
+	assert(r.stats.RequestsExecuted <= uint64(r.config.BatchMax)*uint64(r.commitMin-r.restoredAt))
 	return r.stats.RequestsExecuted
 }
 
@@ -100,9 +100,10 @@ func (r *Replica) ExecutedHeader(op Op) PrepareHeader {
 		panic("core: header of an op not executed")
 	}
 	h := r.journal.header(op)
-	// The slot holds its own op, and executed ops form one chain from the root.
+	// The slot holds its own op, and executed ops form one chain from the root (from the
+	// checkpoint the state came from).
 	assert(h.Op == op)
-	if op > 0 {
+	if op > r.journal.floor {
 		assert(h.Parent == r.journal.header(op-1).Checksum)
 	}
 	return *h
@@ -149,9 +150,10 @@ func (r *Replica) Promised() bool {
 // op up to its head is on its trusted chain and held. A replica that is not healthy may be
 // the only one missing data it once had, so the simulator stops no other replica meanwhile.
 func (r *Replica) Healthy() bool {
-	healthy := r.status != StatusRecovering && r.status != StatusOpening &&
+	healthy := r.status != StatusRecovering && r.status != StatusOpening && !r.stateMissing &&
 		r.journal.complete(r.commitMin)
-	assert(!healthy || r.journal.message(r.journal.op) != nil) // its head, above all
+	// Its head, above all (unless the head is the checkpoint its state came from).
+	assert(!healthy || r.journal.message(r.journal.op) != nil || r.journal.op == r.journal.floor)
 	return healthy
 }
 

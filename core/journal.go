@@ -22,7 +22,16 @@ type journal struct {
 	chunks    [][]journalEntry // by op, journalChunk ops a chunk: growing never copies
 	size      Op               // ops with room; Invariant: op < size, size = len(chunks)·journalChunk
 	op        Op               // the head; Invariant: headers[op] is known
-	chainFrom Op               // Invariant: chainFrom ≤ op
+	chainFrom Op               // Invariant: floor ≤ chainFrom ≤ op
+	// floor is the op of the checkpoint the state was restored from (a restart, a state
+	// transfer; 0 for the root): the log begins there. Its header is known (the
+	// checkpoint's), its prepare need not be held, and nothing below it is part of the log
+	// (known is false below it). Entries below it keep what the disk holds until a durable
+	// checkpoint covers them (compact): a header sector rewritten meanwhile must not blank
+	// an op the replica may have acknowledged while its root still names an older
+	// checkpoint. Invariant: floor ≤ the replica's commitMin.
+	floor     Op
+	compacted Op // entries below it are cleared; Invariant: compacted ≤ floor
 	// changed lists the ops whose entry changed since the replica last wrote the journal
 	// out (durability.go): duplicates allowed, drained after every event.
 	changed []Op
@@ -101,8 +110,8 @@ func (j *journal) message(op Op) []byte {
 }
 
 func (j *journal) known(op Op) bool {
-	assert(j.op < j.size)
-	return op <= j.op && !j.entry(op).header.Checksum.IsZero()
+	assert(j.op < j.size && j.floor <= j.op)
+	return op <= j.op && op >= j.floor && !j.entry(op).header.Checksum.IsZero()
 }
 
 // header returns the header at op; it must be known.
@@ -125,7 +134,7 @@ func (j *journal) held(op Op, checksum Checksum) bool {
 
 // trusted reports whether op lies on the chain from the head.
 func (j *journal) trusted(op Op) bool {
-	assert(j.chainFrom <= j.op)
+	assert(j.floor <= j.chainFrom && j.chainFrom <= j.op)
 	return op >= j.chainFrom && op <= j.op
 }
 
@@ -169,6 +178,7 @@ func (j *journal) truncate(op Op) {
 		*j.entry(n) = journalEntry{}
 		j.changed = append(j.changed, n)
 	}
+	assert(op >= j.floor)
 	if j.op > op {
 		j.op = op
 	}
@@ -243,6 +253,8 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 		h := &headers[i]
 		if h.Op > commitMin {
 			j.set(h, nil)
+		} else if h.Op < j.floor {
+			continue // below the checkpoint the state came from: not the log's any more
 		} else if j.entry(h.Op).header.Checksum != h.Checksum {
 			panic(fmt.Sprintf("core: view installs op %d as %v, but it was executed as %v",
 				h.Op, h.Checksum, j.entry(h.Op).header.Checksum))
@@ -253,7 +265,7 @@ func (j *journal) installWindow(headers []PrepareHeader, commitMin Op) {
 	// The whole window is in place and trusted, and nothing is above it.
 	assert(j.op == last.Op && j.chainFrom <= max(headers[0].Op, commitMin))
 	for i := range headers {
-		assert(j.entry(headers[i].Op).header.Checksum == headers[i].Checksum)
+		assert(headers[i].Op < j.floor || j.entry(headers[i].Op).header.Checksum == headers[i].Checksum)
 	}
 	assert(j.op+1 >= j.size || j.entry(j.op+1).header.Checksum.IsZero())
 }
@@ -280,8 +292,8 @@ func (j *journal) extendChain(commitMin Op) {
 		}
 		j.chainFrom = below
 	}
-	j.chainFrom = 0 // trust reached the executed ops, which are one chain
-	assert(j.known(0))
+	j.chainFrom = j.floor // trust reached the executed ops, which are one chain
+	assert(j.known(j.floor))
 }
 
 // wanted returns the header repair needs next: the one below the chain, if the chain does
@@ -334,6 +346,45 @@ func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) 
 	j.changed = append(j.changed, h.Op)
 	assert(j.trusted(h.Op) && j.held(h.Op, h.Checksum))
 	return true
+}
+
+// setFloor makes the op of h, a checkpoint's, the floor of the log: the state is restored
+// from the checkpoint, and every op up to it counts as executed. The header replaces what
+// the log held there (the checkpoint's op is committed: a different header there was an
+// older view's). Ops above it stay, trusted from the head down to it. commitMin is the
+// replica's executed op before the restore.
+func (j *journal) setFloor(h *PrepareHeader, commitMin Op) {
+	assert(h.Op > j.floor && h.Op > commitMin && !h.Checksum.IsZero())
+	if j.trusted(h.Op) && j.known(h.Op) && j.entry(h.Op).header.Checksum != h.Checksum {
+		// The chain from the head is the view's log, and the checkpoint's op is committed:
+		// they cannot disagree.
+		panic(fmt.Sprintf("core: checkpoint of op %d is %v, the trusted log holds %v", h.Op, h.Checksum,
+			j.entry(h.Op).header.Checksum))
+	}
+	j.grow(h.Op)
+	if j.op < h.Op {
+		// The log ends below the checkpoint: the checkpoint's op is the log's head now
+		// (committed, so in every later view's log).
+		j.truncate(j.op)
+		j.op = h.Op
+	}
+	if e := j.entry(h.Op); e.header.Checksum != h.Checksum {
+		j.set(h, nil)
+	}
+	j.floor = h.Op
+	j.chainFrom = max(j.chainFrom, h.Op)
+	j.extendChain(h.Op)
+	assert(j.known(j.floor) && j.floor <= j.chainFrom && j.chainFrom <= j.op)
+}
+
+// compact clears the entries below op, a durable checkpoint's (at or below the floor):
+// nothing of them is needed again, on disk or in memory.
+func (j *journal) compact(op Op) {
+	assert(op <= j.floor)
+	for n := j.compacted; n < op && n < j.size; n++ {
+		*j.entry(n) = journalEntry{}
+	}
+	j.compacted = max(j.compacted, op)
 }
 
 // complete reports whether every op in (commitMin, op] is trusted and held: the replica

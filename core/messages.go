@@ -154,10 +154,43 @@ type Eviction struct {
 }
 
 // Ping and Pong carry the replicas' clocks between them, and tell a primary who hears it.
+// A ping also says what the sender can send a replica that lags (sync.go): the op of
+// the checkpoint it serves (0: none), and the lowest op whose prepare it holds.
 type Ping struct {
-	Replica   ReplicaIndex
-	View      View
-	Monotonic int64 // the sender's monotonic clock
+	Replica    ReplicaIndex
+	View       View
+	Monotonic  int64 // the sender's monotonic clock
+	Checkpoint Op
+	Oldest     Op
+}
+
+// RequestCheckpoint asks for the manifest of the checkpoint of Op (Checksum zero, Chunk 0),
+// or for one chunk of the checkpoint of that identity (sync.go).
+type RequestCheckpoint struct {
+	Replica  ReplicaIndex
+	View     View
+	Op       Op
+	Checksum Checksum
+	Chunk    uint32
+}
+
+// CheckpointManifest names a checkpoint: its identity, the header of its op, and the
+// checksum of each chunk (their checksum is the identity's).
+type CheckpointManifest struct {
+	Replica ReplicaIndex
+	View    View
+	ID      CheckpointID
+	Header  PrepareHeader
+	Sums    []Checksum
+}
+
+// CheckpointChunk is one chunk of the checkpoint of ID.
+type CheckpointChunk struct {
+	Replica ReplicaIndex
+	View    View
+	ID      CheckpointID
+	Chunk   uint32
+	Body    []byte
 }
 
 type Pong struct {

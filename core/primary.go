@@ -146,7 +146,7 @@ func (r *Replica) sendCommit() {
 // onRequest takes a client's request: answered from the client table when it already ran,
 // dropped when it is stale or already in flight, otherwise queued for a prepare.
 func (r *Replica) onRequest(m *Request) {
-	if r.status != StatusNormal || !r.isPrimary() || r.commitMin < r.commitMax {
+	if r.status != StatusNormal || !r.isPrimary() || r.commitMin < r.commitMax || r.stateMissing {
 		r.drop() // clients find the primary by retrying; a lagging primary catches up first
 		return
 	}

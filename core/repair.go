@@ -14,6 +14,7 @@ func (r *Replica) repair() {
 	if r.status == StatusViewChange && !r.viewChange.installed {
 		return // the log is about to be replaced
 	}
+	r.syncRepair()
 	j := r.journal
 	// A view change repairs only at the new primary, once it has installed its log.
 	assert(r.status == StatusNormal || r.primaryIndex() == r.index)
@@ -144,6 +145,7 @@ func (r *Replica) sendPings() {
 		return
 	}
 	m := Ping{Replica: r.index, View: r.view, Monotonic: r.clock.Monotonic()}
+	m.Checkpoint, m.Oldest = r.offers()
 	r.sendToOthers(r.enc.Ping(&m))
 }
 
@@ -155,6 +157,7 @@ func (r *Replica) onPing(m *Ping) {
 	if m.View == r.view {
 		r.heardFrom(m.Replica)
 	}
+	r.notePeer(m)
 	pong := Pong{Replica: r.index, View: r.view, PingMonotonic: m.Monotonic, Realtime: r.clock.Realtime()}
 	r.bus.SendToReplica(m.Replica, r.enc.Pong(&pong))
 }

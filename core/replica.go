@@ -46,6 +46,13 @@ type Replica struct {
 	root              rootState    // durable: every copy of it completed (durability.go)
 	disk              storageState // the writes in flight, and what they write
 	checkpoint        checkpointState
+	sync              syncState   // a state transfer in progress (sync.go)
+	peers             []peerOffer // what each peer's last ping offered (sync.go)
+	// stateMissing: restarted without the state its checkpoint held (unreadable): the log
+	// floor and commitMin are the checkpoint's, the state machine and client table empty
+	// until a state transfer installs one. Invariant: never executes meanwhile.
+	stateMissing bool
+	restoredAt   Op // the op the state was last restored at (0: built from the root)
 	clients           *clientTable
 	// The log's head when the log view was installed (becomeNormal), for the root (root.go).
 	headInstalled         Op
@@ -98,6 +105,9 @@ type ReplicaStats struct {
 	HeadersRewritten  uint64 // header sectors written again: the read-back did not match
 	PreparesRewritten uint64 // prepares written again: the read-back did not find them intact
 	Checkpoints       uint64 // checkpoints made durable (checkpoint.go)
+	StateTransfers    uint64 // checkpoints installed from peers (sync.go)
+	// StateTransfersStarted counts state transfers begun, installed or not.
+	StateTransfersStarted uint64
 	// CheckpointChunksRewritten counts checkpoint chunks written again: the read-back did
 	// not find them intact.
 	CheckpointChunksRewritten uint64
@@ -133,7 +143,8 @@ func newReplica(config Config, index ReplicaIndex, sm StateMachine, bus MessageB
 	}
 	r := &Replica{config: config, index: index, bus: bus, clock: clock, rand: rand, sm: sm,
 		enc: newCheckedEncoder(&config, int(index)), dec: NewDecoder(config.Cluster, config.Replicas),
-		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas)}
+		clients: newClientTable(config.ClientTableMax), heard: make([]uint64, config.Replicas),
+		peers: make([]peerOffer, config.Replicas)}
 	if storage == nil {
 		panic("core: a replica needs storage")
 	}
@@ -277,6 +288,12 @@ func (r *Replica) dispatch(command Command) {
 		r.onPing(&d.Ping)
 	case CommandPong:
 		r.onPong(&d.Pong)
+	case CommandRequestCheckpoint:
+		r.onRequestCheckpoint(&d.RequestCheckpoint)
+	case CommandCheckpointManifest:
+		r.onCheckpointManifest(&d.CheckpointManifest)
+	case CommandCheckpointChunk:
+		r.onCheckpointChunk(&d.CheckpointChunk)
 	default:
 		r.drop() // replies and evictions are for clients
 	}
@@ -351,9 +368,13 @@ func (r *Replica) invariants() {
 	// The disk is behind memory, never ahead; every change of the journal went to it.
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView && len(j.changed) == 0)
 	assert(len(r.disk.ios) <= ioInflightMax)
-	// Executed ops stay in the log, held: no head and no truncation goes below them.
-	assert(r.commitMin <= j.op && j.op < j.size && j.chainFrom <= j.op)
-	assert(j.held(r.commitMin, j.header(r.commitMin).Checksum))
+	// Executed ops stay in the log, held (the floor's header at least: the checkpoint the
+	// state came from): no head and no truncation goes below them.
+	assert(r.commitMin <= j.op && j.op < j.size && j.floor <= j.chainFrom && j.chainFrom <= j.op)
+	assert(j.floor <= r.commitMin && r.restoredAt <= r.commitMin && j.known(r.commitMin))
+	assert(r.commitMin == j.floor || j.held(r.commitMin, j.header(r.commitMin).Checksum))
+	assert(!r.stateMissing || r.commitMin == j.floor && r.restoredAt == j.floor)
+	assert(r.sync.id.Op == 0 || r.sync.id.Op == r.sync.target && r.sync.left > 0)
 	assert(r.timer(timeoutRepair).running && r.timer(timeoutPing).running)
 	assert(r.status == StatusRecovering || r.recovery.nonce == 0)
 	switch r.status {

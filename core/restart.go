@@ -36,10 +36,22 @@ func (r *Replica) restartFromDisk(o *opening) {
 	root := &o.root
 	assert(o.choice == rootFound && root.LogView <= root.View && root.Sequence > 0)
 	r.root = *root // every copy of it was written and completed
+	if c := &root.Checkpoint; c.ID.Op > 0 {
+		// The state is the checkpoint's, and the log begins at its op. A checkpoint that
+		// did not read back whole leaves the state missing: a state transfer brings it.
+		if o.stats.checkpoint == checkpointWhole {
+			r.restoreState(*c, o.checkpoint)
+		} else {
+			r.stateMissing = true
+		}
+		r.journal.setFloor(&c.Header, 0)
+		r.commitMin, r.restoredAt = c.ID.Op, c.ID.Op
+		r.journal.compact(c.ID.Op)
+	}
 	r.openLog(o)
 	r.view, r.logView = root.View, root.LogView
 	j := r.journal
-	r.commitMax = min(max(root.Commit, j.header(j.op).Commit), j.op)
+	r.commitMax = max(min(max(root.Commit, j.header(j.op).Commit), j.op), r.commitMin)
 	// What the root says of the installed head stays what the disk says, until a view is
 	// installed again: ops appended since are of this log view. Set before the status: a
 	// view change may finish at once (a cluster of one or two votes alone) and install its
@@ -68,6 +80,9 @@ func (r *Replica) openLog(o *opening) {
 	keep := o.slots[:0]
 	for i := range o.slots {
 		s := &o.slots[i]
+		if s.op <= j.floor {
+			continue // executed: the checkpoint holds it
+		}
 		if s.decision != slotUnknown && s.op > root.Head && s.header.View != root.LogView {
 			// Above the installed head, only ops appended in LogView (of that view) are the
 			// log's. One of an older view was truncated when LogView was installed: a prepare
@@ -84,7 +99,7 @@ func (r *Replica) openLog(o *opening) {
 	}
 	o.slots = keep
 	if r.config.Replicas == 1 {
-		head = soloHead(o.slots, head, root.Commit)
+		head = soloHead(o.slots, j.floor, head, root.Commit)
 	}
 	// The root's window names the installed log's last headers: the log reaches root.Head
 	// whatever the disk holds of it (a start_view's headers whose prepares were still being
@@ -95,7 +110,7 @@ func (r *Replica) openLog(o *opening) {
 	window := root.window()
 	assert(root.Head == 0 || len(window) > 0)
 	covered := func(op Op) bool { return len(window) > 0 && op >= window[0].Op && op <= root.Head }
-	head = max(head, root.Head)
+	head = max(head, root.Head, j.floor)
 	for i := range o.slots {
 		s := &o.slots[i]
 		if s.decision == slotDamaged && r.bug(BugCorruptAsTorn) {
@@ -138,6 +153,11 @@ func (r *Replica) openLog(o *opening) {
 	}
 	for k := range window {
 		h := &window[k]
+		if h.Op <= j.floor {
+			// Below the checkpoint: not the log's. At it: the checkpoint's op, committed.
+			assert(h.Op < j.floor || h.Checksum == j.header(j.floor).Checksum)
+			continue
+		}
 		j.grow(h.Op)
 		if j.entry(h.Op).header.Checksum != h.Checksum {
 			j.set(h, nil) // the installed header, its prepare to be repaired
@@ -150,7 +170,7 @@ func (r *Replica) openLog(o *opening) {
 			panic(fmt.Sprintf("core: replica %d restarts with head %d unknown", r.index, head))
 		}
 		j.chainFrom = head
-		j.extendChain(0)
+		j.extendChain(r.commitMin)
 	}
 	r.openSectors(o)
 	assert(j.op == head && j.known(j.op) && j.chainFrom <= j.op)
@@ -163,14 +183,14 @@ func (r *Replica) openLog(o *opening) {
 // and never committed (an op commits only once it and every op below are durable). So the
 // log is cut there, as a torn head is; an op known committed below it would be a lost
 // write, and fails here.
-func soloHead(slots []openSlot, head, commit Op) Op {
+func soloHead(slots []openSlot, floor, head, commit Op) Op {
 	held := make(map[Op]bool, len(slots))
 	for i := range slots {
 		if slots[i].decision == slotIntact || slots[i].decision == slotPrepareOnly {
 			held[slots[i].op] = true
 		}
 	}
-	for op := Op(1); op <= head; op++ {
+	for op := floor + 1; op <= head; op++ {
 		if !held[op] {
 			if op <= commit {
 				panic(fmt.Sprintf("core: a cluster of one lost op %d, committed up to %d", op, commit))
@@ -261,7 +281,8 @@ func (r *Replica) headRepaired() bool {
 		return false
 	}
 	window := Op(r.config.PipelineMax)
-	for op := j.op; op > 0 && op+window >= j.op; op-- {
+	// Executed ops count as held (the floor's prepare is not: the checkpoint holds it).
+	for op := j.op; op > r.commitMin && op+window >= j.op; op-- {
 		if !j.trusted(op) || j.message(op) == nil {
 			return false
 		}
@@ -279,14 +300,14 @@ func (r *Replica) repairHead() {
 	j := r.journal
 	window := Op(r.config.PipelineMax)
 	assert(j.op >= r.headInstalled) // headRepaired
-	if low := max(j.op-min(j.op, window), 1); j.chainFrom > low {
+	if low := max(j.op-min(j.op, window), j.floor+1); j.chainFrom > low {
 		// Trust from the head does not reach down the window yet: the headers below it.
 		m := RequestHeaders{Replica: r.index, View: r.view, OpMin: low, OpMax: j.chainFrom - 1}
 		assert(m.OpMax-m.OpMin < HeadersMax)
 		r.bus.SendToReplica(r.randomOther(), r.enc.RequestHeaders(&m))
 	}
 	budget := r.config.RepairMax
-	for op := j.op; op > 0 && op+window >= j.op && budget > 0; op-- {
+	for op := j.op; op > r.commitMin && op+window >= j.op && budget > 0; op-- {
 		if !j.trusted(op) || j.message(op) != nil {
 			continue
 		}

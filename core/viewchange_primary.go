@@ -152,7 +152,9 @@ func (r *Replica) nacks(op Op, checksum Checksum) int {
 			panic(fmt.Sprintf("core: counting a do_view_change of view %d in view %d", d.view, r.view))
 		}
 		assert(len(d.headers) == 0 || d.headers[len(d.headers)-1].Op == d.op)
-		if op <= d.recoveredOp {
+		if op <= d.recoveredOp || op <= d.commit {
+			// It may have acknowledged it in a life it lost; or it knows it committed (the
+			// op its state was restored at, whose prepare it does not hold, among them).
 			continue
 		}
 		if d.op < op {

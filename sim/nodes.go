@@ -114,7 +114,8 @@ func (n clientNode) Receive(_ simnet.Process, data []byte) { n.client.Receive(da
 // fresh and starts normal in view 0; a restart
 // restarts from what the disk holds, or, when the disk has no root (a wipe gave it an empty
 // one) or lost it, recovers from its peers (VRR §4.3). Either way it executes its log
-// again from op 1: the checker forgets what it had executed.
+// again, from the checkpoint its root names (or op 1): the checker forgets what it had
+// executed.
 func (w *World) start(env *Env) Node {
 	b := &bus{env: env, world: w}
 	if int(env.Process) < w.options.Replicas {
@@ -126,6 +127,7 @@ func (w *World) start(env *Env) Node {
 		replica := core.OpenReplica(w.config, core.ReplicaIndex(index), w.newStateMachine(index), b, env,
 			env.Rand, w.disk(index), fresh)
 		if env.Life > 0 {
+			w.stats.StateTransfers += w.replicas[index].Stats().StateTransfers // its last life's
 			w.commits.Restarted(index)
 			w.rejoining[index] = true
 		}

@@ -178,6 +178,11 @@ func (w *World) fillStats(result *Result) {
 	s.CrashesAfterVote = ps.CrashesAfterVote
 	s.Wipes, s.ClusterCrashes = ps.Wipes, ps.ClusterCrashes
 	s.Storage = w.storageStats()
+	for _, r := range w.replicas {
+		if r != nil {
+			s.StateTransfers += r.Stats().StateTransfers // the lives still running
+		}
+	}
 	s.Network = w.kernel.Network().Stats()
 	s.Clock = w.kernel.ClockStats()
 	result.Stats = s
