@@ -53,7 +53,7 @@ type Replica struct {
 	// until a state transfer installs one. Invariant: never executes meanwhile.
 	stateMissing bool
 	restoredAt   Op // the op the state was last restored at (0: built from the root)
-	clients           *clientTable
+	clients      *clientTable
 	// The log's head when the log view was installed (becomeNormal), for the root (root.go).
 	headInstalled         Op
 	headInstalledChecksum Checksum
