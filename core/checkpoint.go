@@ -372,12 +372,26 @@ func (r *Replica) checkpointDurable() {
 	assert(r.root.Checkpoint == c.writing)
 	r.stats.Checkpoints++
 	r.serve(c.writing, c.data)
-	r.journal.compact(min(r.root.Checkpoint.ID.Op, r.journal.floor))
+	r.retireCheckpointed()
 	next, nextData := c.next, c.nextData
 	c.writing, c.data, c.sums, c.pending, c.left = checkpointRef{}, nil, nil, nil, 0
 	c.next, c.nextData = checkpointRef{}, nil
 	if next.ID.Op > r.root.Checkpoint.ID.Op {
 		r.writeCheckpoint(next, nextData)
+	}
+}
+
+// retireCheckpointed moves the log's floor up to the durable checkpoint (when it is of this
+// replica's executed state), and frees what the ring has passed: entries below both the
+// durable checkpoint and the last JournalSlots ops.
+func (r *Replica) retireCheckpointed() {
+	j, durable := r.journal, r.root.Checkpoint.ID.Op
+	if durable > j.floor && durable <= r.commitMin && !r.stateMissing {
+		j.raiseFloor(durable, r.commitMin)
+	}
+	ring := Op(r.config.journalSlots())
+	if j.op >= ring {
+		j.compact(min(durable, j.floor, j.op-ring+1))
 	}
 }
 

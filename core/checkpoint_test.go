@@ -200,3 +200,80 @@ func TestCheckpointEncoding(t *testing.T) {
 		t.Fatal("a cut client table decoded")
 	}
 }
+
+// ringCluster is three replicas checkpointing every 4 ops on the smallest ring that allows
+// (2·4 + 2·8 + 2 = 26 slots), with ops 1 to 3 committed.
+func ringCluster(t *testing.T) *harness {
+	t.Helper()
+	h := harnessRegistered(t, 3, 1, func(c *Config) { c.CheckpointOps, c.JournalSlots = 4, 26 })
+	if err := h.submit(1, KVInput{Op: KVPut, Key: "r", Value: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	h.settle(t)
+	return h
+}
+
+// puts commits n more puts, one at a time, at the replicas the client reaches.
+func ringPuts(t *testing.T, h *harness, n int) {
+	t.Helper()
+	for k := 0; k < n; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: string(rune('a' + k%5)), Value: string(rune('a' + k%26))}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(300)
+	}
+}
+
+// caughtUp fails the test unless replica i transferred a checkpoint once and then holds
+// what replica 0 holds: the same executed op, state, client table, and a whole log.
+func caughtUp(t *testing.T, h *harness, i int) {
+	t.Helper()
+	r, r0 := h.replica(i), h.replica(0)
+	if r.stats.StateTransfers != 1 || r.restoredAt == 0 {
+		t.Fatalf("replica %d: %d state transfers, restored at op %d: want one", i, r.stats.StateTransfers, r.restoredAt)
+	}
+	if r.Digest() != r0.Digest() || r.commitMin != r0.commitMin || !r.Healthy() {
+		t.Fatalf("replica %d at op %d with digest %v (healthy %v): want replica 0's op %d, %v", i, r.commitMin,
+			r.Digest(), r.Healthy(), r0.commitMin, r0.Digest())
+	}
+	if got, want := h.clientTableLines(i)[1:], h.clientTableLines(0)[1:]; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("replica %d's client table:\n%s\nreplica 0's:\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The ring bounds what a replica keeps: a replica partitioned away while the others' rings
+// wrap twice finds the ops it lacks gone from every peer, and rejoins by state transfer.
+func TestRingWrapsPastAPartitionedReplica(t *testing.T) {
+	h := ringCluster(t)
+	h.partition([][]int{{0, 1, h.clientNode(1)}, {2}})
+	ringPuts(t, h, 2*26+4)
+	r0 := h.replica(0)
+	if oldest := r0.journal.oldest(); oldest <= h.replica(2).commitMin+1 || r0.journal.compacted == 0 {
+		t.Fatalf("replica 0 serves from op %d (compacted below %d), replica 2 needs op %d: want it gone",
+			oldest, r0.journal.compacted, h.replica(2).commitMin+1)
+	}
+	// Memory holds the ring, not the run: no chunk below the compacted one.
+	for c := Op(0); c < r0.journal.compacted/journalChunk; c++ {
+		if r0.journal.chunks[c] != nil {
+			t.Fatalf("journal chunk %d kept below op %d", c, r0.journal.compacted)
+		}
+	}
+	h.heal()
+	h.settle(t)
+	caughtUp(t, h, 2)
+}
+
+// A replica whose disk was replaced by an empty one recovers its view from its peers
+// (VRR §4.3), then transfers a checkpoint: the ops it would replay are gone from the rings.
+func TestWipedReplicaRejoinsByStateTransfer(t *testing.T) {
+	h := ringCluster(t)
+	ringPuts(t, h, 2*26+4)
+	h.crash(2)
+	h.storages[2] = newMemStorage()
+	r := h.reopen(2, false)
+	h.settle(t)
+	if r.stats.Recoveries != 1 {
+		t.Fatalf("%d recoveries: want the wiped replica to recover first", r.stats.Recoveries)
+	}
+	caughtUp(t, h, 2)
+}

@@ -14,7 +14,7 @@ type Config struct {
 	ClientTableMax  int // client sessions the cluster remembers
 	MessageSizeMax  int // bound of every message, header included
 	RepairMax       int // repair requests a replica has in flight
-	JournalSlots    int // ops the journal on disk holds; 0: JournalSlotsDefault (storage.go)
+	JournalSlots    int // the journal's ring; 0: JournalSlotsDefault (storage.go)
 	// CheckpointOps is the interval of checkpoints: a replica checkpoints its state after
 	// executing every op that is a multiple of it (checkpoint.go). 0: CheckpointOpsDefault.
 	CheckpointOps int
@@ -67,6 +67,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("journal of %d slots: want 0 (the default) to %d", c.JournalSlots, 1<<30)
 	case c.CheckpointOps < 0 || c.CheckpointOps > 1<<24:
 		return fmt.Errorf("checkpoint every %d ops: want 0 (the default) to %d", c.CheckpointOps, 1<<24)
+	case c.journalSlots() < c.JournalSlotsMin():
+		// A durable checkpoint trails the head by up to two intervals (one being written)
+		// and a pipeline; the ring keeps that and a pipeline more for peers that lag.
+		return fmt.Errorf("journal of %d slots: want at least %d, two checkpoint intervals of %d, two pipelines of %d and 2",
+			c.journalSlots(), c.JournalSlotsMin(), c.checkpointOps(), c.PipelineMax)
 	case c.CheckpointSizeMax > 1<<40:
 		return fmt.Errorf("checkpoints of %d bytes: want 0 (the default) to %d", c.CheckpointSizeMax, uint64(1)<<40)
 	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
@@ -86,6 +91,11 @@ func (c *Config) Validate() error {
 	// below it) fits in one message.
 	assert(HeaderSize*(1+c.PipelineMax+1) <= c.MessageSizeMax)
 	return nil
+}
+
+// JournalSlotsMin is the smallest ring this config's checkpoints and pipeline allow.
+func (c *Config) JournalSlotsMin() int {
+	return 2*int(c.checkpointOps()) + 2*c.PipelineMax + 2
 }
 
 // ReplicasMax bounds the cluster: the primary tracks acknowledgements in a bitset.

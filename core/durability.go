@@ -190,6 +190,9 @@ func (r *Replica) flushStorage() {
 	}
 	for _, op := range j.changed {
 		assert(op < j.size)
+		if j.cleared(op) {
+			continue // compacted since it changed: a durable checkpoint covers it
+		}
 		r.writePrepare(op)
 		r.writeHeaders(uint64(op) / headersPerSector)
 	}
@@ -205,8 +208,8 @@ func (r *Replica) writePrepare(op Op) {
 	if e.message == nil || e.prepareDurable || r.prepareWriting(op) {
 		return
 	}
-	if op >= Op(r.config.journalSlots()) {
-		panic(fmt.Sprintf("core: op %d beyond the journal's %d slots", op, r.config.journalSlots()))
+	if op >= JournalDiskSlots {
+		panic(fmt.Sprintf("core: op %d beyond the journal zone's %d slots", op, JournalDiskSlots))
 	}
 	// The bytes are the prepare of this op with this checksum: the slot proves itself.
 	assert(len(e.message) == int(e.header.Size) && getChecksum(e.message) == e.header.Checksum)
@@ -245,6 +248,9 @@ func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
 		op := first + Op(k)
 		if op >= j.size {
 			break
+		}
+		if j.cleared(op) {
+			continue // compacted: a durable checkpoint covers it, its entry is empty now
 		}
 		if e := j.entry(op); e.prepareDurable || e.headerKept {
 			assert(!e.header.Checksum.IsZero() && e.header.Op == op)
@@ -341,6 +347,9 @@ func holdsPrepare(b []byte, cluster uint64, checksum Checksum) bool {
 func (r *Replica) verifiedPrepare(io *ioRecord, data []byte) {
 	assert(io.kind == ioPrepareVerify && !io.checksum.IsZero())
 	assert(!r.prepareWriting(io.op))
+	if r.journal.cleared(io.op) {
+		return // compacted while its write was in flight: a durable checkpoint covers it
+	}
 	e := r.journal.entry(io.op)
 	held := false
 	if data != nil {
@@ -399,7 +408,7 @@ func (r *Replica) verifiedHeaders(io *ioRecord, data []byte) {
 		return
 	}
 	for k, checksum := range io.headers {
-		if checksum.IsZero() {
+		if checksum.IsZero() || r.journal.cleared(io.op+Op(k)) {
 			continue
 		}
 		e := r.journal.entry(io.op + Op(k))

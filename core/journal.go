@@ -30,8 +30,15 @@ type journal struct {
 	// checkpoint covers them (compact): a header sector rewritten meanwhile must not blank
 	// an op the replica may have acknowledged while its root still names an older
 	// checkpoint. Invariant: floor ≤ the replica's commitMin.
-	floor     Op
-	compacted Op // entries below it are cleared; Invariant: compacted ≤ floor
+	floor Op
+	// compacted: entries below it are cleared, and whole chunks below it freed, so that
+	// memory holds the last JournalSlots ops and what is above them, however long the run.
+	// Invariant: compacted ≤ floor.
+	compacted Op
+	// servedFrom: the lowest op whose entry peers may be sent (repair). Below the floor,
+	// entries kept from before a local checkpoint are executed ops, canonical; those kept
+	// across a restart or a state transfer are not known to be, and are not served.
+	servedFrom Op
 	// changed lists the ops whose entry changed since the replica last wrote the journal
 	// out (durability.go): duplicates allowed, drained after every event.
 	changed []Op
@@ -103,7 +110,7 @@ func (j *journal) beyondRoom(op Op) {
 
 // message returns the prepare held at op, nil if none (or if op is beyond the journal).
 func (j *journal) message(op Op) []byte {
-	if op >= j.size {
+	if op >= j.size || j.cleared(op) {
 		return nil
 	}
 	return j.entry(op).message
@@ -330,6 +337,9 @@ func (j *journal) acceptPrepare(h *PrepareHeader, message []byte, commitMin Op) 
 	if h.Op > j.op {
 		return false // beyond the head: only the primary of the view extends the log
 	}
+	if h.Op <= j.floor {
+		return false // executed: the checkpoint the log begins at holds it
+	}
 	assert(h.Op > 0 && message != nil)
 	if e := j.entry(h.Op); j.trusted(h.Op) && e.header.Checksum == h.Checksum {
 		if e.message != nil {
@@ -372,20 +382,78 @@ func (j *journal) setFloor(h *PrepareHeader, commitMin Op) {
 		j.set(h, nil)
 	}
 	j.floor = h.Op
+	j.servedFrom = h.Op + 1
 	j.chainFrom = max(j.chainFrom, h.Op)
 	j.extendChain(h.Op)
 	assert(j.known(j.floor) && j.floor <= j.chainFrom && j.chainFrom <= j.op)
 }
 
-// compact clears the entries below op, a durable checkpoint's (at or below the floor):
-// nothing of them is needed again, on disk or in memory.
+// raiseFloor moves the floor up to op, a checkpoint of this replica's own state made
+// durable: ops up to it need never be executed again, nor linked below. Their entries stay
+// until the ring passes them (compact), to serve peers that lag.
+func (j *journal) raiseFloor(op, commitMin Op) {
+	assert(op > j.floor && op <= commitMin && j.known(op))
+	j.floor = op
+	j.chainFrom = max(j.chainFrom, op)
+	assert(j.floor <= j.chainFrom && j.chainFrom <= j.op)
+}
+
+// compact clears the entries below op (at or below the durable checkpoint, so at or below
+// the floor): nothing of them is needed again, on disk or in memory. Chunks wholly below it
+// are freed.
 func (j *journal) compact(op Op) {
 	assert(op <= j.floor)
-	for n := j.compacted; n < op && n < j.size; n++ {
-		*j.entry(n) = journalEntry{}
+	if op <= j.compacted {
+		return
 	}
-	j.compacted = max(j.compacted, op)
+	for n := j.compacted; n < op && n < j.size; n++ {
+		if j.chunks[n/journalChunk] != nil {
+			*j.entry(n) = journalEntry{}
+		}
+	}
+	for c := j.compacted / journalChunk; c < op/journalChunk; c++ {
+		j.chunks[c] = nil
+	}
+	j.compacted = op
+	j.servedFrom = max(j.servedFrom, op)
+	assert(j.compacted <= j.floor && j.known(j.floor))
 }
+
+// cleared reports whether op's entry was compacted away (its chunk may be freed).
+func (j *journal) cleared(op Op) bool { return op < j.compacted }
+
+// servable reports whether the prepare with this checksum at op may be sent to a peer that
+// repairs: held on the log, or kept below the floor from before a local checkpoint.
+func (j *journal) servable(op Op, checksum Checksum) bool {
+	if op >= j.floor {
+		return j.held(op, checksum)
+	}
+	if op < j.servedFrom || op < j.compacted || op == 0 {
+		return false
+	}
+	e := j.entry(op)
+	return e.header.Op == op && e.header.Checksum == checksum && e.message != nil
+}
+
+// servableHeader returns the header at op a peer may be sent, if any (servable's rule).
+func (j *journal) servableHeader(op Op) (*PrepareHeader, bool) {
+	if op >= j.floor {
+		if !j.known(op) {
+			return nil, false
+		}
+		return j.header(op), true
+	}
+	if op < j.servedFrom || op < j.compacted || op == 0 {
+		return nil, false
+	}
+	if e := j.entry(op); e.header.Op == op && !e.header.Checksum.IsZero() {
+		return &e.header, true
+	}
+	return nil, false
+}
+
+// oldest is the lowest op whose prepare the replica may hold to serve: what its pings say.
+func (j *journal) oldest() Op { return max(j.servedFrom, j.compacted, 1) }
 
 // complete reports whether every op in (commitMin, op] is trusted and held: the replica
 // holds its whole log.

@@ -439,7 +439,7 @@ func (r *Replica) openPlanPrepares() {
 		o.prepares = append(o.prepares, o.entries[i].op)
 		highest = o.entries[i].op
 	}
-	slots := Op(r.config.journalSlots())
+	slots := Op(JournalDiskSlots)
 	for op := highest + 1; op <= highest+Op(r.config.PipelineMax) && op < slots; op++ {
 		o.prepares = append(o.prepares, op)
 	}

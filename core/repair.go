@@ -76,13 +76,13 @@ func (r *Replica) sendRequestPrepare(target ReplicaIndex, op Op, checksum Checks
 
 // onRequestPrepare sends a prepare the replica holds with the wanted checksum.
 func (r *Replica) onRequestPrepare(m *RequestPrepare) {
-	if r.status == StatusRecovering || m.Replica == r.index || !r.journal.held(m.Op, m.Checksum) {
+	if r.status == StatusRecovering || m.Replica == r.index || !r.journal.servable(m.Op, m.Checksum) {
 		r.drop()
 		return
 	}
 	// The bytes sent are the prepare asked for: its header's checksum leads the message.
-	message := r.journal.message(m.Op)
-	assert(len(message) >= HeaderSize && len(message) == int(r.journal.header(m.Op).Size))
+	message := r.journal.entry(m.Op).message
+	assert(len(message) >= HeaderSize && len(message) == int(r.journal.entry(m.Op).header.Size))
 	assert(getChecksum(message) == m.Checksum)
 	r.bus.SendToReplica(m.Replica, message)
 }
@@ -99,8 +99,8 @@ func (r *Replica) onRequestHeaders(m *RequestHeaders) {
 	var headers [HeadersMax]PrepareHeader
 	count := 0
 	for op := m.OpMin; op <= m.OpMax && op <= r.journal.op; op++ {
-		if r.journal.known(op) {
-			headers[count] = *r.journal.header(op)
+		if h, ok := r.journal.servableHeader(op); ok {
+			headers[count] = *h
 			count++
 		}
 	}

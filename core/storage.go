@@ -80,10 +80,14 @@ func (z Zone) String() string {
 // RootCopies is how many copies of the durable root a disk keeps.
 const RootCopies = 4
 
-// JournalSlotsDefault is the journal's size in slots when a config names none. Until
-// checkpoints bound the log, an op's slot is its number and the journal must hold the
-// whole log.
-const JournalSlotsDefault = 1 << 17
+// JournalSlotsDefault is the journal's ring in slots when a config names none: the ops a
+// replica keeps in memory below its head (and its checkpoint) to serve peers that lag.
+const JournalSlotsDefault = 1024
+
+// JournalDiskSlots is the journal zone's size in slots. On disk an op's slot is still its
+// number (the ring on disk is the next step), so the zone must hold the whole log: a run
+// past this many ops stops on an assertion (writePrepare).
+const JournalDiskSlots = 1 << 17
 
 // ZoneLayout is the size of a zone and the unit in which the simulator's fault atlas
 // decides which replicas may suffer faults there (a root copy, a header sector, a
@@ -98,7 +102,7 @@ type Layout [zoneEnd]ZoneLayout
 
 // Layout is the disk a replica of this config needs.
 func (c *Config) Layout() Layout {
-	slots := uint64(c.journalSlots())
+	slots := uint64(JournalDiskSlots)
 	headersPerSector := uint64(SectorSize / HeaderSize)
 	var l Layout
 	l[ZoneRoot] = ZoneLayout{Sectors: RootCopies, ChunkSectors: 1}

@@ -63,7 +63,7 @@ func (r *Replica) offers() (checkpoint, oldest Op) {
 		assert(uint64(len(c.servedData)) == c.served.ID.Size)
 		checkpoint = c.served.ID.Op
 	}
-	return checkpoint, r.journal.floor + 1
+	return checkpoint, r.journal.oldest()
 }
 
 // notePeer records what a peer's ping offers.

@@ -263,7 +263,8 @@ func TestStaleReadOnThePrimaryIsCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFailure(t, r, VerdictCorrectness, "identical checkpoints")
-	config.Overrides = append(config.Overrides, Override{Name: "checkpointOps", Value: "1000000"})
+	config.Overrides = append(config.Overrides, Override{Name: "checkpointOps", Value: "100000"},
+		Override{Name: "journalSlots", Value: "200200"})
 	mustRun(t, config)
 }
 

@@ -226,7 +226,32 @@ func (o *Options) knobs() []knob {
 func (o *Options) logKnobs() []knob {
 	return []knob{
 		finalKnob(intKnob("checkpointOps", "ops between checkpoints", &o.CheckpointOps, 1, 1<<24, 2, 64)),
+		finalKnob(journalSlotsKnob(o)),
 	}
+}
+
+// journalSlotsKnob is the journal's ring: drawn from the least the checkpoint interval and
+// the pipeline allow (core.Config.JournalSlotsMin) to one interval more, so that the ring
+// wraps in most runs and peers that lag find what they need gone.
+func journalSlotsKnob(o *Options) knob {
+	k := intKnob("journalSlots", "the journal's ring, in ops (at least 2 checkpoint intervals, 2 pipelines and 2)",
+		&o.JournalSlots, 1, 1<<30, 1, 1<<30)
+	k.draw = func(r *entropy.Rand) {
+		least := 2*o.CheckpointOps + 2*o.PipelineMax + 2
+		o.JournalSlots = least + r.Int(o.CheckpointOps+1)
+	}
+	bound := k.check
+	k.check = func() error {
+		if err := bound(); err != nil {
+			return err
+		}
+		if least := 2*o.CheckpointOps + 2*o.PipelineMax + 2; o.JournalSlots < least {
+			return fmt.Errorf("%d is below %d: two checkpointOps of %d, two pipelineMax of %d, and 2",
+				o.JournalSlots, least, o.CheckpointOps, o.PipelineMax)
+		}
+		return nil
+	}
+	return k
 }
 
 // finalKnob marks a knob the swarm draws after every late one and the switches of the late

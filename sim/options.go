@@ -56,6 +56,7 @@ type Options struct {
 	BatchMax       int // requests per prepare
 	ClientTableMax int // client sessions the cluster keeps; fewer than clients forces evictions
 	CheckpointOps  int // ops between checkpoints (core.Config.CheckpointOps)
+	JournalSlots   int // the journal's ring (core.Config.JournalSlots)
 
 	Network simnet.Options // Processes and Partitionable follow from the shape
 

@@ -92,7 +92,7 @@ func drawLength(o *Options, r *entropy.Rand) {
 func performanceOptions() Options {
 	o := Options{
 		Replicas: 3, Clients: 32, Requests: 20_000, Keys: 64,
-		PipelineMax: 8, BatchMax: 16, ClientTableMax: 64, CheckpointOps: 256,
+		PipelineMax: 8, BatchMax: 16, ClientTableMax: 64, CheckpointOps: 256, JournalSlots: 1024,
 		TicksMax: 1 << 20, LivenessTicksMax: 20_000,
 		Network: simnet.Options{DelayMinTicks: 1, DelayMeanTicks: 1},
 	}

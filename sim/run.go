@@ -219,6 +219,6 @@ func (w *World) requestsCommitted() uint64 {
 func (o *Options) coreConfig(cluster uint64) core.Config {
 	c := core.DefaultConfig(cluster, o.Replicas)
 	c.PipelineMax, c.BatchMax, c.ClientTableMax = o.PipelineMax, o.BatchMax, o.ClientTableMax
-	c.CheckpointOps = o.CheckpointOps
+	c.CheckpointOps, c.JournalSlots = o.CheckpointOps, o.JournalSlots
 	return c
 }
