@@ -202,10 +202,10 @@ func TestCheckpointEncoding(t *testing.T) {
 }
 
 // ringCluster is three replicas checkpointing every 4 ops on the smallest ring that allows
-// (2·4 + 2·8 + 2 = 26 slots), with ops 1 to 3 committed.
+// (2·4 + 2·8 + 2 = 26, in whole header sectors: 32 slots), with ops 1 to 3 committed.
 func ringCluster(t *testing.T) *harness {
 	t.Helper()
-	h := harnessRegistered(t, 3, 1, func(c *Config) { c.CheckpointOps, c.JournalSlots = 4, 26 })
+	h := harnessRegistered(t, 3, 1, func(c *Config) { c.CheckpointOps, c.JournalSlots = 4, 32 })
 	if err := h.submit(1, KVInput{Op: KVPut, Key: "r", Value: "0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func caughtUp(t *testing.T, h *harness, i int) {
 func TestRingWrapsPastAPartitionedReplica(t *testing.T) {
 	h := ringCluster(t)
 	h.partition([][]int{{0, 1, h.clientNode(1)}, {2}})
-	ringPuts(t, h, 2*26+4)
+	ringPuts(t, h, 2*32+4)
 	r0 := h.replica(0)
 	if oldest := r0.journal.oldest(); oldest <= h.replica(2).commitMin+1 || r0.journal.compacted == 0 {
 		t.Fatalf("replica 0 serves from op %d (compacted below %d), replica 2 needs op %d: want it gone",
@@ -267,7 +267,7 @@ func TestRingWrapsPastAPartitionedReplica(t *testing.T) {
 // (VRR §4.3), then transfers a checkpoint: the ops it would replay are gone from the rings.
 func TestWipedReplicaRejoinsByStateTransfer(t *testing.T) {
 	h := ringCluster(t)
-	ringPuts(t, h, 2*26+4)
+	ringPuts(t, h, 2*32+4)
 	h.crash(2)
 	h.storages[2] = newMemStorage()
 	r := h.reopen(2, false)
@@ -276,4 +276,52 @@ func TestWipedReplicaRejoinsByStateTransfer(t *testing.T) {
 		t.Fatalf("%d recoveries: want the wiped replica to recover first", r.stats.Recoveries)
 	}
 	caughtUp(t, h, 2)
+}
+
+// On disk the journal is a ring too: a restart after the ring wrapped finds each op above
+// its checkpoint in its slot, the slots' earlier laps read as never written in this lap,
+// and the log above the checkpoint whole.
+func TestRestartReadsTheRingAfterItWrapped(t *testing.T) {
+	h := ringCluster(t)
+	ringPuts(t, h, 3*32+5)
+	h.settle(t)
+	r := h.replica(1)
+	head, checkpoint := r.journal.op, r.root.Checkpoint.ID.Op
+	if head < 3*32 || checkpoint+32 < head {
+		t.Fatalf("head %d, durable checkpoint %d: want the ring wrapped thrice, the head in its window", head, checkpoint)
+	}
+	h.crash(1)
+	r = h.reopen(1, false)
+	h.settle(t)
+	if r.opened.decisions[slotUnknown] != 0 || r.opened.decisions[slotDamaged] != 0 || r.restoredAt != checkpoint {
+		t.Fatalf("decisions %v, restored at op %d: want every op above checkpoint %d read back whole",
+			r.opened.decisions, r.restoredAt, checkpoint)
+	}
+	if got := r.opened.decisions[slotIntact]; got != int(head-checkpoint) {
+		t.Fatalf("%d ops intact: want the %d above the checkpoint", got, head-checkpoint)
+	}
+	if r.Digest() != h.replica(0).Digest() || r.commitMin != h.replica(0).commitMin || r.stats.StateTransfers != 0 {
+		t.Fatalf("at op %d with digest %v after %d transfers: want replica 0's op %d, %v, none", r.commitMin,
+			r.Digest(), r.stats.StateTransfers, h.replica(0).commitMin, h.replica(0).Digest())
+	}
+}
+
+// ringOp names the one op of the window above a checkpoint that each slot holds, and an
+// earlier lap's op in a slot reads as never written there.
+func TestRingSlots(t *testing.T) {
+	c := harnessConfig(3)
+	c.CheckpointOps, c.JournalSlots = 4, 32
+	for _, checkpoint := range []Op{0, 4, 31, 32, 33, 100} {
+		seen := map[Op]bool{}
+		for slot := uint64(0); slot < 32; slot++ {
+			op := c.ringOp(checkpoint, slot)
+			if op <= checkpoint || op > checkpoint+32 || c.slotOf(op) != slot || seen[op] {
+				t.Fatalf("checkpoint %d, slot %d: op %d", checkpoint, slot, op)
+			}
+			seen[op] = true
+		}
+	}
+	if !earlierLap(5, 37, 32) || earlierLap(37, 5, 32) || earlierLap(6, 37, 32) || earlierLap(37, 37, 32) {
+		t.Fatal("earlierLap: op 5 is op 37's slot's earlier lap, and nothing else is")
+	}
 }

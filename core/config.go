@@ -67,11 +67,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("journal of %d slots: want 0 (the default) to %d", c.JournalSlots, 1<<30)
 	case c.CheckpointOps < 0 || c.CheckpointOps > 1<<24:
 		return fmt.Errorf("checkpoint every %d ops: want 0 (the default) to %d", c.CheckpointOps, 1<<24)
-	case c.journalSlots() < c.JournalSlotsMin():
+	case c.journalSlots() < c.JournalSlotsMin() || c.journalSlots()%headersPerSector != 0:
 		// A durable checkpoint trails the head by up to two intervals (one being written)
 		// and a pipeline; the ring keeps that and a pipeline more for peers that lag.
-		return fmt.Errorf("journal of %d slots: want at least %d, two checkpoint intervals of %d, two pipelines of %d and 2",
-			c.journalSlots(), c.JournalSlotsMin(), c.checkpointOps(), c.PipelineMax)
+		return fmt.Errorf("journal of %d slots: want a multiple of %d, at least %d (two checkpoint intervals of %d, two pipelines of %d and 2)",
+			c.journalSlots(), headersPerSector, c.JournalSlotsMin(), c.checkpointOps(), c.PipelineMax)
 	case c.CheckpointSizeMax > 1<<40:
 		return fmt.Errorf("checkpoints of %d bytes: want 0 (the default) to %d", c.CheckpointSizeMax, uint64(1)<<40)
 	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
@@ -94,9 +94,14 @@ func (c *Config) Validate() error {
 }
 
 // JournalSlotsMin is the smallest ring this config's checkpoints and pipeline allow.
+// (A ring is whole header sectors: a multiple of JournalSlotsUnit.)
 func (c *Config) JournalSlotsMin() int {
-	return 2*int(c.checkpointOps()) + 2*c.PipelineMax + 2
+	least := 2*int(c.checkpointOps()) + 2*c.PipelineMax + 2
+	return (least + JournalSlotsUnit - 1) / JournalSlotsUnit * JournalSlotsUnit
 }
+
+// JournalSlotsUnit is what a ring's size is a multiple of: the headers of a sector.
+const JournalSlotsUnit = headersPerSector
 
 // ReplicasMax bounds the cluster: the primary tracks acknowledgements in a bitset.
 const ReplicasMax = 16

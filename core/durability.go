@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"slices"
 )
 
 // The write path: what a replica keeps on its Storage, and when it counts as durable.
@@ -50,7 +49,6 @@ const (
 	ioHeadersVerify    // the read-back of a header sector just written
 	ioOpen             // a read or root write of the opening (open.go)
 	ioPrepareVerify    // the read-back of a prepare just written
-	ioHeadersBlank     // a header sector above the log's, blanked at a restart (restart.go)
 	ioCheckpoint       // a chunk of a checkpoint (checkpoint.go)
 	ioCheckpointVerify // its read-back
 )
@@ -65,9 +63,12 @@ type ioRecord struct {
 	sequence uint64   // ioRootCopy: of the root state being written
 	size     int      // ioPrepare, ioPrepareVerify: the bytes written, whole sectors
 	// ioHeaders, ioHeadersVerify: the checksum of the header written in each slot, zero for
-	// none, and of the whole sector's bytes, which the read-back must find.
+	// none, and of the whole sector's bytes, which the read-back must find; the sector, and
+	// the op each slot was written for (the ring's window when it was issued).
 	headers [headersPerSector]Checksum
 	sector  Checksum
+	at      uint64
+	ops     [headersPerSector]Op
 }
 
 // storageState is a replica's side of its disk.
@@ -76,10 +77,7 @@ type storageState struct {
 	ioLast  IO         // the last identity issued: the next is one above, never 0
 	ios     []ioRecord // in flight, looked up by identity
 	sectors []headerSector
-	// Header sectors above the log's being blanked (restart.go, blankHeaders): the log's
-	// own write of one waits for the blank to complete, so it cannot land first.
-	blanking []uint64
-	buffer   []byte // scratch for what a write carries; the storage copies it
+	buffer  []byte // scratch for what a write carries; the storage copies it
 
 	rootWriting rootState // the state being written, Sequence 0 when no write is
 	rootCopies  int       // copies of rootWriting completed, of its pair of two
@@ -88,6 +86,7 @@ type storageState struct {
 // headerSector is what the replica last asked to be written to one sector of ZoneHeaders.
 type headerSector struct {
 	issued  [headersPerSector]Checksum // by slot, zero for none
+	ops     [headersPerSector]Op       // the op of each slot it was issued for
 	writing bool                       // a write of it, or its read-back, is in flight
 	// rewrite: what the sector holds is not what was issued (a read-back that did not
 	// match, junk found at start-up): it is written again even if nothing changed.
@@ -127,8 +126,6 @@ func (r *Replica) Completed(id IO, write bool, data []byte, failed bool) {
 		r.verifiedHeaders(&io, data)
 	case ioPrepareVerify:
 		r.verifiedPrepare(&io, data)
-	case ioHeadersBlank:
-		r.blankedHeaders(&io)
 	case ioCheckpoint:
 		r.completedCheckpoint(&io)
 	case ioCheckpointVerify:
@@ -170,15 +167,25 @@ func (r *Replica) takeIO(id IO) ioRecord {
 	panic(fmt.Sprintf("core: replica %d: IO %d completed, not in flight", r.index, id))
 }
 
-// prepareWriting reports whether a write of op's prepare slot is in flight.
+// prepareWriting reports whether a write of op's prepare slot is in flight (of op, or of an
+// op of an earlier lap in the same slot: the disk lands overlapping writes in completion
+// order, and a late one would overwrite the later op's prepare after its read-back).
 func (r *Replica) prepareWriting(op Op) bool {
 	assert(op < r.journal.size)
+	slot := r.config.slotOf(op)
 	for i := range r.disk.ios {
-		if io := &r.disk.ios[i]; (io.kind == ioPrepare || io.kind == ioPrepareVerify) && io.op == op {
+		if io := &r.disk.ios[i]; (io.kind == ioPrepare || io.kind == ioPrepareVerify) && r.config.slotOf(io.op) == slot {
 			return true
 		}
 	}
 	return false
+}
+
+// ringWindow reports whether op lies in the ring's window on disk: above the durable
+// checkpoint, within JournalSlots of it (its slot's earlier ops covered by the checkpoint).
+func (r *Replica) ringWindow(op Op) bool {
+	c := r.root.Checkpoint.ID.Op
+	return op > c && op <= c+Op(r.config.journalSlots())
 }
 
 // flushStorage writes out what changed in this event: the journal entries that changed,
@@ -194,7 +201,7 @@ func (r *Replica) flushStorage() {
 			continue // compacted since it changed: a durable checkpoint covers it
 		}
 		r.writePrepare(op)
-		r.writeHeaders(uint64(op) / headersPerSector)
+		r.writeHeaders(r.config.slotOf(op) / headersPerSector)
 	}
 	j.changed = j.changed[:0]
 	r.writeRoot()
@@ -205,11 +212,8 @@ func (r *Replica) flushStorage() {
 // a write of the slot is in flight (its completion writes again what changed).
 func (r *Replica) writePrepare(op Op) {
 	e := r.journal.entry(op)
-	if e.message == nil || e.prepareDurable || r.prepareWriting(op) {
-		return
-	}
-	if op >= JournalDiskSlots {
-		panic(fmt.Sprintf("core: op %d beyond the journal zone's %d slots", op, JournalDiskSlots))
+	if e.message == nil || e.prepareDurable || !r.ringWindow(op) || r.prepareWriting(op) {
+		return // nothing to write, or on disk, or its slot not free yet, or being written
 	}
 	// The bytes are the prepare of this op with this checksum: the slot proves itself.
 	assert(len(e.message) == int(e.header.Size) && getChecksum(e.message) == e.header.Checksum)
@@ -219,7 +223,7 @@ func (r *Replica) writePrepare(op Op) {
 	b := r.scratch(size)
 	copy(b, e.message)
 	id := r.issueIO(ioRecord{kind: ioPrepare, op: op, checksum: e.header.Checksum, size: size})
-	r.disk.storage.Write(id, ZonePrepares, uint64(op)*slotBytes, b)
+	r.disk.storage.Write(id, ZonePrepares, r.config.slotOf(op)*slotBytes, b)
 }
 
 // scratch returns the write buffer, zeroed, size bytes long.
@@ -235,22 +239,17 @@ func (r *Replica) scratch(size int) []byte {
 	return b
 }
 
-// sectorHeaders is what sector s of ZoneHeaders should hold: the header of each op whose
-// prepare is on disk, zero for the others.
-func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
+// sectorHeaders is what sector s of ZoneHeaders should hold, and for which ops: for each
+// slot, the op of the ring's window there, and its header if its prepare is on disk, zero
+// if not.
+func (r *Replica) sectorHeaders(s uint64) (want [headersPerSector]Checksum, ops [headersPerSector]Op) {
 	j := r.journal
-	var want [headersPerSector]Checksum
-	first := Op(s * headersPerSector)
-	if first >= j.size {
-		return want // beyond the journal's room: junk found there at start-up, blanked
-	}
+	assert(s < uint64(r.config.journalSlots())/headersPerSector)
 	for k := range want {
-		op := first + Op(k)
-		if op >= j.size {
-			break
-		}
-		if j.cleared(op) {
-			continue // compacted: a durable checkpoint covers it, its entry is empty now
+		op := r.config.ringOp(r.root.Checkpoint.ID.Op, s*headersPerSector+uint64(k))
+		ops[k] = op
+		if op >= j.size || j.cleared(op) {
+			continue // never held, or compacted (a durable checkpoint covers it)
 		}
 		if e := j.entry(op); e.prepareDurable || e.headerKept {
 			assert(!e.header.Checksum.IsZero() && e.header.Op == op)
@@ -260,8 +259,7 @@ func (r *Replica) sectorHeaders(s uint64) [headersPerSector]Checksum {
 			want[k] = junkMark
 		}
 	}
-	assert(first < j.size)
-	return want
+	return want, ops
 }
 
 // junkMark stands, in a sector's entries, for a junk entry kept (journalEntry.junkKept):
@@ -276,18 +274,17 @@ func (r *Replica) writeHeaders(s uint64) {
 		d.sectors = append(d.sectors, headerSector{})
 	}
 	sector := &d.sectors[s]
-	if sector.writing || (len(d.blanking) > 0 && slices.Contains(d.blanking, s)) {
-		return // its completion writes it (blankedHeaders for a blank)
+	if sector.writing {
+		return // its completion writes it
 	}
-	want := r.sectorHeaders(s)
-	if want == sector.issued && !sector.rewrite {
+	want, ops := r.sectorHeaders(s)
+	if want == sector.issued && ops == sector.ops && !sector.rewrite {
 		return
 	}
 	b := r.scratch(SectorSize)
-	first := Op(s * headersPerSector)
 	for k := range want {
 		if want[k].IsZero() {
-			writeEmptyEntry(b[k*HeaderSize:(k+1)*HeaderSize], r.config.Cluster, first+Op(k))
+			writeEmptyEntry(b[k*HeaderSize:(k+1)*HeaderSize], r.config.Cluster, ops[k])
 			continue
 		}
 		if want[k] == junkMark {
@@ -299,8 +296,8 @@ func (r *Replica) writeHeaders(s uint64) {
 		}
 		// The entry's header, below the floor too: kept on disk until a durable checkpoint
 		// covers it (journal.compact).
-		h := &r.journal.entry(first + Op(k)).header
-		assert(h.Op == first+Op(k) && h.Checksum == want[k])
+		h := &r.journal.entry(ops[k]).header
+		assert(h.Op == ops[k] && h.Checksum == want[k])
 		var w wire
 		h.toWire(&w, r.config.Cluster)
 		chunk := b[k*HeaderSize : (k+1)*HeaderSize]
@@ -308,8 +305,8 @@ func (r *Replica) writeHeaders(s uint64) {
 		// Laid out again from its fields, the header verifies: the bytes the prepare began with.
 		assert(checksumOf(chunk[16:]) == want[k])
 	}
-	sector.issued, sector.writing, sector.rewrite = want, true, false
-	id := r.issueIO(ioRecord{kind: ioHeaders, op: first, headers: want, sector: checksumOf(b)})
+	sector.issued, sector.ops, sector.writing, sector.rewrite = want, ops, true, false
+	id := r.issueIO(ioRecord{kind: ioHeaders, at: s, ops: ops, headers: want, sector: checksumOf(b)})
 	d.storage.Write(id, ZoneHeaders, s*SectorSize, b)
 }
 
@@ -326,7 +323,7 @@ func (r *Replica) completedPrepare(io *ioRecord) {
 	verify := *io
 	verify.kind = ioPrepareVerify
 	id := r.issueIO(verify)
-	r.disk.storage.Read(id, ZonePrepares, uint64(io.op)*r.config.slotSectors()*SectorSize, io.size)
+	r.disk.storage.Read(id, ZonePrepares, r.config.slotOf(io.op)*r.config.slotSectors()*SectorSize, io.size)
 }
 
 // holdsPrepare reports whether b, read from a prepare slot, begins with the prepare whose
@@ -363,26 +360,27 @@ func (r *Replica) verifiedPrepare(io *ioRecord, data []byte) {
 		if !held {
 			r.stats.PreparesRewritten++
 		}
-		if s := uint64(io.op) / headersPerSector; held && e.headerKept && s < uint64(len(r.disk.sectors)) {
+		if s, k := r.config.slotOf(io.op)/headersPerSector, r.config.slotOf(io.op)%headersPerSector; held &&
+			e.headerKept && s < uint64(len(r.disk.sectors)) {
 			// A kept header (restart.go) already written and read back: with its prepare
 			// durable now, both are on disk, and the sector, unchanged, is not written
 			// again to say so. (A write of it in flight says so when read back.) Without
 			// this the op was never acknowledged: seed 56 stalled its pipeline.
 			sector := &r.disk.sectors[s]
-			if !sector.writing && !sector.rewrite && sector.issued[uint64(io.op)%headersPerSector] == io.checksum {
+			if !sector.writing && !sector.rewrite && sector.issued[k] == io.checksum && sector.ops[k] == io.op {
 				e.headerDurable = true
 			}
 		}
 	}
 	r.writePrepare(io.op)
-	r.writeHeaders(uint64(io.op) / headersPerSector)
+	r.writeHeaders(r.config.slotOf(io.op) / headersPerSector)
 }
 
 // completedHeaders reads back the header sector just written: its headers count as on
 // disk only once the read-back shows the bytes landed there (verifiedHeaders).
 func (r *Replica) completedHeaders(io *ioRecord) {
-	assert(io.kind == ioHeaders && io.op%headersPerSector == 0)
-	s := uint64(io.op) / headersPerSector
+	assert(io.kind == ioHeaders)
+	s := io.at
 	assert(r.disk.sectors[s].writing) // the read-back keeps the sector's one IO in flight
 	verify := *io
 	verify.kind = ioHeadersVerify
@@ -395,8 +393,8 @@ func (r *Replica) completedHeaders(io *ioRecord) {
 // written; otherwise (a misdirected write, rot, a read error: data nil) it writes the
 // sector again. It writes the sector again too if it changed meanwhile.
 func (r *Replica) verifiedHeaders(io *ioRecord, data []byte) {
-	assert(io.kind == ioHeadersVerify && io.op%headersPerSector == 0)
-	s := uint64(io.op) / headersPerSector
+	assert(io.kind == ioHeadersVerify)
+	s := io.at
 	sector := &r.disk.sectors[s]
 	assert(sector.writing && !sector.rewrite)
 	sector.writing = false
@@ -408,10 +406,11 @@ func (r *Replica) verifiedHeaders(io *ioRecord, data []byte) {
 		return
 	}
 	for k, checksum := range io.headers {
-		if checksum.IsZero() || r.journal.cleared(io.op+Op(k)) {
+		op := io.ops[k]
+		if checksum.IsZero() || op >= r.journal.size || r.journal.cleared(op) {
 			continue
 		}
-		e := r.journal.entry(io.op + Op(k))
+		e := r.journal.entry(op)
 		if e.header.Checksum == checksum && e.prepareDurable {
 			e.headerDurable = true
 		}
@@ -472,10 +471,29 @@ func (r *Replica) completedRoot(io *ioRecord) bool {
 	if d.rootCopies < len(pair) {
 		return false
 	}
+	before := r.root.Checkpoint.ID.Op
 	r.root, d.rootWriting, d.rootCopies = d.rootWriting, rootState{}, 0
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)
 	r.checkpointDurable()
+	if r.root.Checkpoint.ID.Op > before {
+		r.ringMoved(before)
+	}
 	return true
+}
+
+// ringMoved writes what the ring's window on disk gained when the durable checkpoint moved
+// up from before: the held ops that waited above the old window, now that their slots'
+// earlier ops are covered.
+func (r *Replica) ringMoved(before Op) {
+	j, ring := r.journal, Op(r.config.journalSlots())
+	after := r.root.Checkpoint.ID.Op
+	assert(after > before)
+	for op := max(before+ring+1, after+1); op <= after+ring && op <= j.op; op++ {
+		if !j.cleared(op) {
+			r.writePrepare(op)
+			r.writeHeaders(r.config.slotOf(op) / headersPerSector)
+		}
+	}
 }
 
 // rootNormal reports whether the durable root says this replica is normal in its view.

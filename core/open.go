@@ -174,7 +174,7 @@ func (r *Replica) openIssue(io openIO) {
 	case openHeadersRead:
 		r.disk.storage.Read(io.id, ZoneHeaders, io.at*SectorSize, size)
 	case openPrepareRead:
-		r.disk.storage.Read(io.id, ZonePrepares, io.at*r.config.slotSectors()*SectorSize, size)
+		r.disk.storage.Read(io.id, ZonePrepares, r.config.slotOf(Op(io.at))*r.config.slotSectors()*SectorSize, size)
 	case openCheckpointRead:
 		r.disk.storage.Read(io.id, ZoneCheckpoint, r.checkpointChunkAt(o.root.Checkpoint.Area, int(io.at)), size)
 	default:
@@ -384,25 +384,17 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 			if allZero(b) {
 				continue
 			}
-			if of, ok := readEmptySector(b, r.config.Cluster); ok {
-				if of == s {
-					continue // blanked above the log: as good as never written
-				}
-				b = nil // another sector's blank, misdirected here: junk, proof of nothing
-			}
 		}
 		sector := openSector{sector: s, junk: b == nil}
 		written := b == nil // a sector with an entry that is not blank (or unreadable)
 		for slot := uint64(0); slot < headersPerSector; slot++ {
-			op := Op(s*headersPerSector + slot)
-			if op == 0 {
-				continue // the root prepare's entry: op 0 is never read back
-			}
+			// The op of the ring's window above the root's checkpoint in this slot.
+			op := r.config.ringOp(o.root.Checkpoint.ID.Op, s*headersPerSector+slot)
 			var entry []byte
 			if b != nil {
 				entry = b[slot*HeaderSize : (slot+1)*HeaderSize]
 			}
-			kind, h := readSlotHeader(entry, r.config.Cluster, op)
+			kind, h := readSlotHeader(entry, r.config.Cluster, op, uint64(r.config.journalSlots()))
 			if kind != slotHeaderBlank {
 				written = true
 			}
@@ -439,8 +431,8 @@ func (r *Replica) openPlanPrepares() {
 		o.prepares = append(o.prepares, o.entries[i].op)
 		highest = o.entries[i].op
 	}
-	slots := Op(JournalDiskSlots)
-	for op := highest + 1; op <= highest+Op(r.config.PipelineMax) && op < slots; op++ {
+	window := o.root.Checkpoint.ID.Op + Op(r.config.journalSlots())
+	for op := highest + 1; op <= highest+Op(r.config.PipelineMax) && op <= window; op++ {
 		o.prepares = append(o.prepares, op)
 	}
 	assert(len(o.prepares) <= len(o.entries)+r.config.PipelineMax)
@@ -477,7 +469,7 @@ func (r *Replica) openPrepare(io *openIO, data []byte) {
 			read.fromHeader = e.header
 		}
 	}
-	read.prepare, read.fromPrepare = readSlotPrepare(r.dec, data, op)
+	read.prepare, read.fromPrepare = readSlotPrepare(r.dec, data, op, uint64(r.config.journalSlots()))
 	if read.prepare == slotPrepareBlank && read.header != slotHeaderBlank && io.rereads < blankRereads {
 		r.openIssue(openIO{kind: openPrepareRead, at: io.at, sectors: io.sectors, rereads: io.rereads + 1})
 		return

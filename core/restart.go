@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"slices"
 )
 
 // A restart from disk: what a replica does with the root and the slots its opening read
@@ -215,54 +214,30 @@ func soloHead(slots []openSlot, floor, head, commit Op) Op {
 // highest (a swarm seed's restarts allocated gigabytes, and its memory passed its bar).
 func (r *Replica) openSectors(o *opening) {
 	d := &r.disk
-	last := uint64(r.journal.op) / headersPerSector
+	sectors := uint64(r.config.journalSlots()) / headersPerSector
 	assert(len(d.sectors) == 0)
-	d.sectors = make([]headerSector, 0, last+1)
+	d.sectors = make([]headerSector, sectors)
+	for s := range d.sectors {
+		// The ring's window above the root's checkpoint: what each slot was read for.
+		for k := range d.sectors[s].ops {
+			d.sectors[s].ops[k] = r.config.ringOp(o.root.Checkpoint.ID.Op, uint64(s)*headersPerSector+uint64(k))
+		}
+	}
 	for i := range o.sectors {
 		s := &o.sectors[i]
-		if s.sector > last {
-			r.blankHeaders(s.sector)
-			continue
-		}
-		for uint64(len(d.sectors)) <= s.sector {
-			d.sectors = append(d.sectors, headerSector{})
-		}
+		assert(s.sector < sectors)
 		d.sectors[s.sector].issued = s.valid
 		d.sectors[s.sector].rewrite = s.junk
 	}
+	// Junk (rot or a misdirected write, headers of ops torn above the head) is written
+	// over at once with what the slots should hold, empty entries above the log: left, it
+	// would be read at every start-up (every non-blank entry costs a prepare read).
 	for i := range o.sectors {
-		if o.sectors[i].junk && o.sectors[i].sector <= last {
+		if o.sectors[i].junk {
 			r.writeHeaders(o.sectors[i].sector)
 		}
 	}
-	assert(uint64(len(d.sectors)) <= last+1)
-}
-
-// blankHeaders writes header sector s, above the log's sectors, empty (writeEmptySector:
-// not zeros, which a misdirected write would carry elsewhere as proof).
-func (r *Replica) blankHeaders(s uint64) {
-	d := &r.disk
-	assert(s >= uint64(len(d.sectors)) && !slices.Contains(d.blanking, s))
-	assert(s < r.config.Layout()[ZoneHeaders].Sectors)
-	b := r.scratch(SectorSize)
-	writeEmptySector(b, r.config.Cluster, s)
-	d.blanking = append(d.blanking, s)
-	id := r.issueIO(ioRecord{kind: ioHeadersBlank, op: Op(s * headersPerSector)})
-	d.storage.Write(id, ZoneHeaders, s*SectorSize, b)
-}
-
-// blankedHeaders notes a blank written, and writes what the log has put in that sector
-// meanwhile (writeHeaders waited for it). Junk a faulty write failed to clear is found, and
-// blanked, at the next restart.
-func (r *Replica) blankedHeaders(io *ioRecord) {
-	d := &r.disk
-	s := uint64(io.op) / headersPerSector
-	i := slices.Index(d.blanking, s)
-	assert(io.kind == ioHeadersBlank && i >= 0)
-	d.blanking = slices.Delete(d.blanking, i, i+1)
-	if s < uint64(len(d.sectors)) {
-		r.writeHeaders(s)
-	}
+	assert(uint64(len(d.sectors)) == sectors)
 }
 
 // headRepaired reports whether repair has made an uncertain head certain again, and clears

@@ -7,8 +7,11 @@ import (
 
 // The recovery decision table: what one journal slot, read back at start-up, means.
 //
-// Every op n has two places on disk: its header, in sector n/headersPerSector of
-// ZoneHeaders, and its prepare, in slot n of ZonePrepares. The write path writes the prepare
+// Every op n has two places on disk: its header, in entry s of ZoneHeaders (sector
+// s/headersPerSector), and its prepare, in slot s of ZonePrepares, where s = n mod
+// JournalSlots (the ring, storage.go). A restart reads each slot for the op of the ring's
+// window above its root's checkpoint (ringOp); what an earlier lap left there reads as
+// blank (earlierLap). The write path writes the prepare
 // first, reads it back, writes its header only once the prepare read back intact, reads
 // that back too, and acknowledges the op only then (durability.go). So a header that is
 // blank proves the op was never acknowledged from this disk, whatever the prepare slot
@@ -154,9 +157,19 @@ func decideSlot(s *slotRead) (slotDecision, PrepareHeader) {
 	panic(fmt.Sprintf("core: slot of op %d: header %d, prepare %d", s.op, s.header, s.prepare))
 }
 
+// earlierLap reports whether other, found where op belongs, is an op of the same ring slot
+// below op: what the slot held before the ring came round to op. The write path never
+// writes an op's slot until the durable checkpoint covers the op of the lap before, and
+// both places of op are written in this lap before it is acknowledged: so an earlier lap's
+// header or prepare there proves op was never written in this lap, as a blank does.
+func earlierLap(other, op Op, ring uint64) bool {
+	assert(op > 0 && ring > 0)
+	return other < op && uint64(other)%ring == uint64(op)%ring
+}
+
 // readSlotHeader classifies the header entry of op, HeaderSize bytes of a header sector
-// (nil when the sector could not be read).
-func readSlotHeader(b []byte, cluster uint64, op Op) (slotHeader, PrepareHeader) {
+// (nil when the sector could not be read), in a ring of ring slots.
+func readSlotHeader(b []byte, cluster uint64, op Op, ring uint64) (slotHeader, PrepareHeader) {
 	assert(op > 0)
 	if b == nil {
 		return slotHeaderCorrupt, PrepareHeader{}
@@ -166,7 +179,7 @@ func readSlotHeader(b []byte, cluster uint64, op Op) (slotHeader, PrepareHeader)
 		return slotHeaderBlank, PrepareHeader{}
 	}
 	if of, ok := readEmptyEntry(b, cluster); ok {
-		if of == op {
+		if of == op || earlierLap(of, op, ring) {
 			return slotHeaderBlank, PrepareHeader{}
 		}
 		return slotHeaderCorrupt, PrepareHeader{} // another place's: proof of nothing here
@@ -179,6 +192,9 @@ func readSlotHeader(b []byte, cluster uint64, op Op) (slotHeader, PrepareHeader)
 	h.fromWire(&w)
 	if h.Op == 0 || h.Checksum.IsZero() {
 		return slotHeaderCorrupt, PrepareHeader{}
+	}
+	if earlierLap(h.Op, op, ring) {
+		return slotHeaderBlank, PrepareHeader{}
 	}
 	if h.Op != op {
 		return slotHeaderOther, h
@@ -226,37 +242,9 @@ func readEmptyEntry(b []byte, cluster uint64) (Op, bool) {
 	return Op(le.Uint64(b[emptyOpAt:])), true
 }
 
-// An empty sector is how a header sector above the log is blanked (restart.go): a marker
-// naming the sector in its first entry's place, zeros after it. The zeros count as never
-// written only under the marker of their own sector; the marker of another sector (a
-// blank written to the wrong place) makes every entry junk. (Empty entries throughout
-// would cost a blanked sector its 4 KiB of the simulated disk's memory for good.)
-const emptySectorMagic = 0x726f746365537445 // "EtSector"
-
-// writeEmptySector lays out the empty sector s in b.
-func writeEmptySector(b []byte, cluster uint64, s uint64) {
-	assert(len(b) == SectorSize)
-	clear(b)
-	le := binary.LittleEndian
-	le.PutUint64(b[emptyMagicAt:], emptySectorMagic)
-	le.PutUint64(b[emptyClusterAt:], cluster)
-	le.PutUint64(b[emptyOpAt:], s)
-}
-
-// readEmptySector reports whether b is an empty sector of this cluster, and which.
-func readEmptySector(b []byte, cluster uint64) (uint64, bool) {
-	assert(len(b) == SectorSize)
-	le := binary.LittleEndian
-	if le.Uint64(b[emptyMagicAt:]) != emptySectorMagic || le.Uint64(b[emptyClusterAt:]) != cluster ||
-		!allZero(b[emptyEnd:]) {
-		return 0, false
-	}
-	return le.Uint64(b[emptyOpAt:]), true
-}
-
 // readSlotPrepare classifies what a prepare slot holds: the bytes read from its start (nil
 // when the read failed), at least the size its header names for a valid prepare.
-func readSlotPrepare(dec *Decoder, b []byte, op Op) (slotPrepare, PrepareHeader) {
+func readSlotPrepare(dec *Decoder, b []byte, op Op, ring uint64) (slotPrepare, PrepareHeader) {
 	assert(op > 0 && dec != nil)
 	if b == nil {
 		return slotPrepareCorrupt, PrepareHeader{}
@@ -277,6 +265,9 @@ func readSlotPrepare(dec *Decoder, b []byte, op Op) (slotPrepare, PrepareHeader)
 	}
 	h := dec.Prepare.PrepareHeader
 	assert(h.Size == w.size && !h.Checksum.IsZero())
+	if earlierLap(h.Op, op, ring) {
+		return slotPrepareBlank, PrepareHeader{}
+	}
 	if h.Op != op {
 		return slotPrepareOther, h
 	}

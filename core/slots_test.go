@@ -111,7 +111,7 @@ func TestReadSlotClassifies(t *testing.T) {
 		{"garbage after zeros", flip(make([]byte, SectorSize), 3000), slotPrepareCorrupt},
 	}
 	for _, c := range prepares {
-		got, h := readSlotPrepare(dec, c.b, op)
+		got, h := readSlotPrepare(dec, c.b, op, JournalSlotsDefault)
 		if got != c.want {
 			t.Errorf("prepare %s: %v, want %v", c.name, got, c.want)
 		}
@@ -136,7 +136,7 @@ func TestReadSlotClassifies(t *testing.T) {
 		}(), slotHeaderCorrupt},
 	}
 	for _, c := range headers {
-		got, h := readSlotHeader(c.b, codecCluster, op)
+		got, h := readSlotHeader(c.b, codecCluster, op, JournalSlotsDefault)
 		if got != c.want {
 			t.Errorf("header %s: %v, want %v", c.name, got, c.want)
 		}

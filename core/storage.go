@@ -80,14 +80,29 @@ func (z Zone) String() string {
 // RootCopies is how many copies of the durable root a disk keeps.
 const RootCopies = 4
 
-// JournalSlotsDefault is the journal's ring in slots when a config names none: the ops a
-// replica keeps in memory below its head (and its checkpoint) to serve peers that lag.
+// JournalSlotsDefault is the journal's ring in slots when a config names none: op n lies in
+// slot n mod JournalSlots, on disk and in what memory keeps below the head.
 const JournalSlotsDefault = 1024
 
-// JournalDiskSlots is the journal zone's size in slots. On disk an op's slot is still its
-// number (the ring on disk is the next step), so the zone must hold the whole log: a run
-// past this many ops stops on an assertion (writePrepare).
-const JournalDiskSlots = 1 << 17
+// The ring on disk. Above the durable checkpoint C, the journal zone holds ops C+1 to
+// C+JournalSlots, each in its slot: ringOp says which op a slot holds in that window, and
+// only ops in it are written (an op above it waits, unacknowledged, for the next durable
+// checkpoint: its slot still holds an op the checkpoint does not yet cover). What a slot
+// holds of an earlier lap (an op at or below C) reads back as never written in this lap.
+
+// slotOf is the slot of op in the ring.
+func (c *Config) slotOf(op Op) uint64 { return uint64(op) % uint64(c.journalSlots()) }
+
+// ringOp is the op whose slot is slot in the window above checkpoint: the one op of
+// (checkpoint, checkpoint+JournalSlots] in that slot.
+func (c *Config) ringOp(checkpoint Op, slot uint64) Op {
+	ring := uint64(c.journalSlots())
+	assert(slot < ring)
+	first := uint64(checkpoint) + 1
+	op := Op(first + (slot+ring-first%ring)%ring)
+	assert(op > checkpoint && op <= checkpoint+Op(ring) && c.slotOf(op) == slot)
+	return op
+}
 
 // ZoneLayout is the size of a zone and the unit in which the simulator's fault atlas
 // decides which replicas may suffer faults there (a root copy, a header sector, a
@@ -102,7 +117,7 @@ type Layout [zoneEnd]ZoneLayout
 
 // Layout is the disk a replica of this config needs.
 func (c *Config) Layout() Layout {
-	slots := uint64(JournalDiskSlots)
+	slots := uint64(c.journalSlots())
 	headersPerSector := uint64(SectorSize / HeaderSize)
 	var l Layout
 	l[ZoneRoot] = ZoneLayout{Sectors: RootCopies, ChunkSectors: 1}

@@ -117,7 +117,10 @@ func (r *Replica) primaryRepairStep() {
 	j := r.journal
 	assert(r.status == StatusViewChange && r.viewChange.installed && r.primaryIndex() == r.index)
 	if j.chainFrom > r.commitMax {
-		return // repair first brings the trusted chain down to the commit, anchoring it
+		// Repair first brings the trusted chain down to the commit, anchoring it; unless the
+		// header it waits for is of an op a nack quorum never held.
+		r.truncateBelowHole()
+		return
 	}
 	assert(r.commitMax <= j.op)
 	for op := r.commitMax + 1; op <= j.op; op++ {
@@ -133,6 +136,51 @@ func (r *Replica) primaryRepairStep() {
 		return // held by someone, or undecided: repair asks, more do_view_change may come
 	}
 	r.startViewAsPrimary()
+}
+
+// truncateBelowHole handles an installed log whose chain from the head stops above the
+// commit at an op whose header no replica of the quorum gave: the best log's holder lost
+// that op (a crash tore its write, the op above it landed) and nobody else held it. If a
+// nack quorum shows it never held that op (their logs end below it), the op is uncommitted
+// and so is every op above it: the log becomes the same log view's ending just below it,
+// from a do_view_change of that log view whose window reaches there (logs of one log view
+// agree). Without this the view change waited forever for a header nobody had (swarm seed
+// 755, FuzzCluster's seed 1).
+func (r *Replica) truncateBelowHole() {
+	j, vc := r.journal, &r.viewChange
+	assert(r.status == StatusViewChange && vc.installed && r.primaryIndex() == r.index)
+	assert(j.chainFrom > r.commitMax && j.chainFrom > 0)
+	hole := j.chainFrom - 1
+	if j.known(hole) || hole <= r.commitMax {
+		return // a header to link is there (stale, to be replaced by repair), or committed
+	}
+	nacks, logView := 0, View(0)
+	for i := range vc.dvcs {
+		d := &vc.dvcs[i]
+		logView = max(logView, d.logView)
+		if d.op < hole && hole > d.recoveredOp && hole > d.commit {
+			nacks++
+		}
+	}
+	if nacks < r.quorumNack() && !r.bug(BugTruncateWithoutNacks) {
+		return
+	}
+	for i := range vc.dvcs {
+		d := &vc.dvcs[i]
+		if d.logView != logView || d.op < hole-1 {
+			continue
+		}
+		for k := range d.headers {
+			if d.headers[k].Op != hole-1 {
+				continue
+			}
+			// The same log view's log up to just below the hole: the log from here on.
+			assert(hole-1 >= r.commitMin)
+			j.installWindow(d.headers[:k+1], r.commitMin)
+			assert(j.op == hole-1 && j.op >= r.commitMax)
+			return
+		}
+	}
 }
 
 // quorumNack is how many replicas must never have held an op to prove it uncommitted.

@@ -264,7 +264,7 @@ func TestStaleReadOnThePrimaryIsCaught(t *testing.T) {
 	}
 	expectFailure(t, r, VerdictCorrectness, "identical checkpoints")
 	config.Overrides = append(config.Overrides, Override{Name: "checkpointOps", Value: "100000"},
-		Override{Name: "journalSlots", Value: "200200"})
+		Override{Name: "journalSlots", Value: "200224"})
 	mustRun(t, config)
 }
 

@@ -234,20 +234,21 @@ func (o *Options) logKnobs() []knob {
 // the pipeline allow (core.Config.JournalSlotsMin) to one interval more, so that the ring
 // wraps in most runs and peers that lag find what they need gone.
 func journalSlotsKnob(o *Options) knob {
-	k := intKnob("journalSlots", "the journal's ring, in ops (at least 2 checkpoint intervals, 2 pipelines and 2)",
+	k := intKnob("journalSlots", "the journal's ring, in ops (a multiple of 32, at least 2 checkpoint intervals, 2 pipelines and 2)",
 		&o.JournalSlots, 1, 1<<30, 1, 1<<30)
+	unit := core.JournalSlotsUnit
+	least := func() int { return (2*o.CheckpointOps + 2*o.PipelineMax + 2 + unit - 1) / unit * unit }
 	k.draw = func(r *entropy.Rand) {
-		least := 2*o.CheckpointOps + 2*o.PipelineMax + 2
-		o.JournalSlots = least + r.Int(o.CheckpointOps+1)
+		o.JournalSlots = least() + unit*r.Int(o.CheckpointOps/unit+2)
 	}
 	bound := k.check
 	k.check = func() error {
 		if err := bound(); err != nil {
 			return err
 		}
-		if least := 2*o.CheckpointOps + 2*o.PipelineMax + 2; o.JournalSlots < least {
-			return fmt.Errorf("%d is below %d: two checkpointOps of %d, two pipelineMax of %d, and 2",
-				o.JournalSlots, least, o.CheckpointOps, o.PipelineMax)
+		if o.JournalSlots%unit != 0 || o.JournalSlots < least() {
+			return fmt.Errorf("%d: want a multiple of %d, at least %d (two checkpointOps of %d, two pipelineMax of %d, and 2)",
+				o.JournalSlots, unit, least(), o.CheckpointOps, o.PipelineMax)
 		}
 		return nil
 	}

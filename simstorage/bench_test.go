@@ -11,11 +11,11 @@ import (
 // (64 MiB) however long it runs.
 const benchSlots = 1 << 12
 
-// benchDisk is replica 0 of three on a journal of JournalDiskSlots slots of 16 sectors
+// benchDisk is replica 0 of three on a journal of JournalSlotsDefault slots of 16 sectors
 // (8 GiB), with swarm-like latencies and, if faulty, every atlas fault at a swarm rate.
 func benchDisk(faulty bool) *Disk {
 	layout := testLayout()
-	layout[core.ZonePrepares] = core.ZoneLayout{Sectors: core.JournalDiskSlots * 16, ChunkSectors: 16}
+	layout[core.ZonePrepares] = core.ZoneLayout{Sectors: core.JournalSlotsDefault * 16, ChunkSectors: 16}
 	o := Options{ReadLatencyMinTicks: 1, ReadLatencyMeanTicks: 3, WriteLatencyMinTicks: 1, WriteLatencyMeanTicks: 10}
 	if faulty {
 		o.BitRotProbability, o.ReadErrorProbability = entropy.Percent(5), entropy.Percent(2)

@@ -183,7 +183,7 @@ func TestMisusePanics(t *testing.T) {
 // written.
 func TestSparseMemory(t *testing.T) {
 	layout := testLayout()
-	layout[core.ZonePrepares] = core.ZoneLayout{Sectors: core.JournalDiskSlots * 16, ChunkSectors: 16}
+	layout[core.ZonePrepares] = core.ZoneLayout{Sectors: 1 << 17 * 16, ChunkSectors: 16}
 	if bytes := layout[core.ZonePrepares].Sectors * core.SectorSize; bytes != 8<<30 {
 		t.Fatalf("the journal zone is %d bytes, want 8 GiB", bytes)
 	}
