@@ -46,19 +46,24 @@ const (
 	// clock, not the cluster's time at its op (checkpoint.go): checkpoints of one op then
 	// differ between replicas, and a state transfer installs another replica's bytes.
 	BugCheckpointLocal
+	// BugCheckpointWithoutClients: a checkpoint holds the state machine's snapshot and an
+	// empty client table (checkpoint.go): a replica restored from it forgets every session,
+	// and runs a retried request again.
+	BugCheckpointWithoutClients
 	bugEnd
 )
 
 var bugNames = map[Bug]string{
-	BugCommitWithoutQuorum:  "commit-without-quorum",
-	BugAckUnheld:            "ack-unheld",
-	BugDuplicateRequests:    "duplicate-requests",
-	BugShortestLog:          "shortest-log",
-	BugTruncateWithoutNacks: "truncate-without-nacks",
-	BugAckBeforeDurable:     "ack-before-durable",
-	BugCorruptAsTorn:        "corrupt-as-torn",
-	BugRootUnchecked:        "root-unchecked",
-	BugCheckpointLocal:      "checkpoint-local",
+	BugCommitWithoutQuorum:      "commit-without-quorum",
+	BugAckUnheld:                "ack-unheld",
+	BugDuplicateRequests:        "duplicate-requests",
+	BugShortestLog:              "shortest-log",
+	BugTruncateWithoutNacks:     "truncate-without-nacks",
+	BugAckBeforeDurable:         "ack-before-durable",
+	BugCorruptAsTorn:            "corrupt-as-torn",
+	BugRootUnchecked:            "root-unchecked",
+	BugCheckpointLocal:          "checkpoint-local",
+	BugCheckpointWithoutClients: "checkpoint-without-clients",
 }
 
 // BugNames lists every bug by name, sorted.

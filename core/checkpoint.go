@@ -262,7 +262,11 @@ func (r *Replica) checkpointDue(op Op) {
 	if r.bug(BugCheckpointLocal) {
 		time = uint64(r.clock.Realtime()) // when this replica took it: its own clock
 	}
-	data := encodeCheckpoint(r.config.Cluster, h, time, r.clients, r.sm)
+	clients := r.clients
+	if r.bug(BugCheckpointWithoutClients) {
+		clients = newClientTable(r.config.ClientTableMax) // the state machine's state alone
+	}
+	data := encodeCheckpoint(r.config.Cluster, h, time, clients, r.sm)
 	if uint64(len(data)) > r.config.checkpointSizeMax() {
 		panic(fmt.Sprintf("core: replica %d: checkpoint of op %d is %d bytes, over the bound of %d",
 			r.index, op, len(data), r.config.checkpointSizeMax()))

@@ -223,7 +223,8 @@ func (r *Replica) onCheckpointManifest(m *CheckpointManifest) {
 // installs the checkpoint once every chunk is in.
 func (r *Replica) onCheckpointChunk(m *CheckpointChunk) {
 	s := &r.sync
-	if s.id.Op == 0 || m.ID != s.id || m.Replica == r.index || int(m.Chunk) >= len(s.missing) || !s.missing[m.Chunk] {
+	if s.id.Op == 0 || m.ID != s.id || m.Replica == r.index || int(m.Chunk) >= len(s.missing) ||
+		!s.missing[m.Chunk] {
 		r.drop()
 		return
 	}
