@@ -31,10 +31,12 @@ func BenchmarkJournalWriteOp(b *testing.B) {
 	}
 }
 
-// BenchmarkRecoveryFullJournal: a restart of a replica whose journal holds 4,096 ops: the
-// root and every header sector read back, every prepare read and classified, the log
-// rebuilt and executed again until the replica serves. Reported per restart and per op.
-// (go test ./core -run '^$' -bench RecoveryFullJournal)
+// BenchmarkRecoveryFullJournal: a restart of a replica whose log reached 4,096 ops (the
+// default ring of 1,024 slots, a checkpoint every 256 ops): the root, the checkpoint and
+// every header sector of the ring read back, every prepare above the checkpoint read and
+// classified, the log rebuilt and executed above the checkpoint until the replica serves.
+// Reported per restart and per op of the log. (go test ./core -run '^$' -bench
+// RecoveryFullJournal)
 func BenchmarkRecoveryFullJournal(b *testing.B) {
 	const ops = 4096
 	h := harnessNew(1, 1, nil)
