@@ -83,6 +83,13 @@ func (c *Config) checkpointChunkSectors() uint64 {
 // checkpointChunk is a chunk's size in bytes.
 func (c *Config) checkpointChunk() uint64 { return c.checkpointChunkSectors() * SectorSize }
 
+// checkpointManifestSize is the size of the manifest of the largest checkpoint: a header,
+// the checkpoint's op's header, and a checksum per chunk.
+func (c *Config) checkpointManifestSize() int {
+	chunk := c.checkpointChunk()
+	return 2*HeaderSize + 16*int((c.checkpointSizeMax()+chunk-1)/chunk)
+}
+
 // checkpointAreaSectors is the sectors of one area: CheckpointSizeMax in whole chunks.
 func (c *Config) checkpointAreaSectors() uint64 {
 	chunk := c.checkpointChunk()

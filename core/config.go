@@ -74,6 +74,11 @@ func (c *Config) Validate() error {
 			c.journalSlots(), headersPerSector, c.JournalSlotsMin(), c.checkpointOps(), c.PipelineMax)
 	case c.CheckpointSizeMax > 1<<40:
 		return fmt.Errorf("checkpoints of %d bytes: want 0 (the default) to %d", c.CheckpointSizeMax, uint64(1)<<40)
+	case c.MessageSizeMax >= HeaderSize*(HeadersMax+1) && c.MessageSizeMax <= MessageSizeMax &&
+		c.checkpointManifestSize() > c.MessageSizeMax:
+		// A state transfer's manifest names every chunk's checksum in one message.
+		return fmt.Errorf("checkpoints of %d bytes in chunks of %d: a manifest of %d bytes, over messages of %d",
+			c.checkpointSizeMax(), c.checkpointChunk(), c.checkpointManifestSize(), c.MessageSizeMax)
 	case c.BatchMax < 1 || c.RequestQueueMax < 1 || c.ClientTableMax < 1 || c.RepairMax < 1:
 		return fmt.Errorf("batch %d, queue %d, client table %d, repair %d: each must be positive",
 			c.BatchMax, c.RequestQueueMax, c.ClientTableMax, c.RepairMax)

@@ -69,7 +69,7 @@ func TestConfigValidateBoundaries(t *testing.T) {
 		{"ReplicasMax", func(c *Config) { c.Replicas = ReplicasMax }},
 		{"pipeline of one", func(c *Config) { c.PipelineMax = 1 }},
 		{"pipeline of HeadersMax-1", func(c *Config) { c.PipelineMax = HeadersMax - 1 }},
-		{"smallest messages", func(c *Config) { c.MessageSizeMax = HeaderSize * (HeadersMax + 1) }},
+		{"smallest messages", func(c *Config) { c.MessageSizeMax, c.CheckpointSizeMax = HeaderSize*(HeadersMax+1), 1<<20 }},
 		{"largest messages", func(c *Config) { c.MessageSizeMax = MessageSizeMax }},
 		{"primary timeout just over two heartbeats", func(c *Config) { c.PrimaryTimeoutTicks = 2*c.HeartbeatTicks + 1 }},
 		{"client retries without backoff", func(c *Config) { c.ClientRequestMax = c.ClientRequestTicks }},
@@ -111,5 +111,18 @@ func TestConfigPrimaryOf(t *testing.T) {
 		if got := c.primaryOf(v); got != want {
 			t.Errorf("primaryOf(%d) = %d, want %d", v, got, want)
 		}
+	}
+}
+
+// A checkpoint's manifest must fit a message: large checkpoints need large messages.
+func TestConfigCheckpointManifestFitsAMessage(t *testing.T) {
+	c := DefaultConfig(1, 3)
+	c.MessageSizeMax = HeaderSize * (HeadersMax + 1) // chunks of two sectors
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "manifest") {
+		t.Fatalf("64 MiB checkpoints over the smallest messages: %v, want the manifest named", err)
+	}
+	c.CheckpointSizeMax = 1 << 20
+	if err := c.Validate(); err != nil {
+		t.Fatalf("1 MiB checkpoints over the smallest messages: %v", err)
 	}
 }

@@ -32,6 +32,9 @@ type harness struct {
 	lives    []int         // how many times each replica has been started
 	clocks   []*harnessClock
 	machines []*KV
+	// machine, when set, builds each replica's state machine instead of a KV (machines
+	// then stays nil).
+	machine func(i int) StateMachine
 	clients  []*Client
 	replies  [][]harnessReply // by client, what its onReply received
 	// A client takes a new identity when it is evicted: identities maps every identity a
@@ -116,10 +119,16 @@ func harnessConfig(replicas int) Config { return DefaultConfig(0x5eed, replicas)
 
 // newHarness starts a cluster of fresh replicas (all normal in view 0) and clients.
 func newHarness(config Config, clients int, seed uint64) *harness {
+	return newHarnessWith(config, clients, seed, nil)
+}
+
+// newHarnessWith is newHarness with replicas on the state machines machine builds (nil:
+// the key-value store).
+func newHarnessWith(config Config, clients int, seed uint64, machine func(i int) StateMachine) *harness {
 	if err := config.Validate(); err != nil {
 		panic(fmt.Sprintf("harness: %v", err))
 	}
-	h := &harness{config: config, seed: seed, decoder: NewDecoder(config.Cluster, config.Replicas)}
+	h := &harness{config: config, seed: seed, decoder: NewDecoder(config.Cluster, config.Replicas), machine: machine}
 	n := config.Replicas
 	h.replicas, h.lives = make([]*Replica, n), make([]int, n)
 	h.storages = make([]*memStorage, n)
@@ -147,12 +156,20 @@ func (h *harness) stream(name string) *entropy.Rand {
 
 // start creates replica i: fresh, or recovering after it lost its state.
 func (h *harness) start(i int, recovering bool) {
-	h.machines[i] = NewKV()
 	rand := h.stream(fmt.Sprintf("replica.%d.life.%d", i, h.lives[i]))
 	h.lives[i]++
 	bus := &harnessBus{h: h, source: i}
-	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.machines[i], bus, h.clocks[i], rand,
+	h.replicas[i] = NewReplica(h.config, ReplicaIndex(i), h.newMachine(i), bus, h.clocks[i], rand,
 		h.storages[i], recovering)
+}
+
+// newMachine builds replica i's state machine for a new life.
+func (h *harness) newMachine(i int) StateMachine {
+	if h.machine != nil {
+		return h.machine(i)
+	}
+	h.machines[i] = NewKV()
+	return h.machines[i]
 }
 
 func (h *harness) newClient(k int) *Client {

@@ -14,10 +14,9 @@ func (h *harness) reopen(i int, fresh bool) *Replica {
 		panic("harness: reopen of a running replica")
 	}
 	h.step(i, func(*Replica) {
-		h.machines[i] = NewKV()
 		rand := h.stream("reopen")
 		h.lives[i]++
-		h.replicas[i] = OpenReplica(h.config, ReplicaIndex(i), h.machines[i], &harnessBus{h: h, source: i},
+		h.replicas[i] = OpenReplica(h.config, ReplicaIndex(i), h.newMachine(i), &harnessBus{h: h, source: i},
 			h.clocks[i], rand, h.storages[i], fresh)
 	})
 	return h.replicas[i]
