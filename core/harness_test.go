@@ -35,8 +35,8 @@ type harness struct {
 	// machine, when set, builds each replica's state machine instead of a KV (machines
 	// then stays nil).
 	machine func(i int) StateMachine
-	clients  []*Client
-	replies  [][]harnessReply // by client, what its onReply received
+	clients []*Client
+	replies [][]harnessReply // by client, what its onReply received
 	// A client takes a new identity when it is evicted: identities maps every identity a
 	// client has had to it (looked up, never iterated), generations counts them.
 	identities  map[ClientID]harnessIdentity
