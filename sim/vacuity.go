@@ -10,6 +10,10 @@ type Vacuity struct {
 	Injected  map[string]uint64 `json:"faults_injected"`
 	Silent    []string          `json:"faults_silent"` // enabled, yet never injected
 	Vacuous   bool              `json:"vacuous"`
+	// Mechanisms counts what the run made the replicas do beyond normal operation, so a
+	// swarm can say how often each was reached: checkpoints made durable, state transfers,
+	// and laps of the journal's ring (canonical ops over its slots).
+	Mechanisms map[string]uint64 `json:"mechanisms"`
 }
 
 // faultCount is how a fault class shows in the stats.
@@ -69,7 +73,11 @@ func crashes(o *Options) bool {
 
 // vacuity sums up what the run exercised.
 func vacuity(o *Options, s *Stats) Vacuity {
-	v := Vacuity{Committed: s.RequestsCommitted, Injected: map[string]uint64{}, Enabled: []string{}, Silent: []string{}}
+	v := Vacuity{Committed: s.RequestsCommitted, Injected: map[string]uint64{}, Enabled: []string{}, Silent: []string{},
+		Mechanisms: map[string]uint64{"checkpoints": s.Checkpoints, "state_transfers": s.StateTransfers}}
+	if o.JournalSlots > 0 {
+		v.Mechanisms["ring_laps"] = s.OpsCommitted / uint64(o.JournalSlots)
+	}
 	for _, f := range faultCounts {
 		if !f.enabled(o) {
 			continue

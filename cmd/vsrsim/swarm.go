@@ -153,7 +153,10 @@ type swarmReport struct {
 	Shard          string         `json:"shard"`
 	Ticks          uint64         `json:"ticks"`
 	Committed      uint64         `json:"requests_committed"`
-	exitCode       int
+	// Reached counts the seeds in which each mechanism of the run's vacuity report
+	// happened at least once (checkpoints, state transfers, the ring wrapping).
+	Reached  map[string]int `json:"mechanisms_reached"`
+	exitCode int
 }
 
 type swarmJob struct {
@@ -220,7 +223,8 @@ func newBar(p swarmPlan) *progressbar.ProgressBar {
 
 func summarize(p swarmPlan, done []swarmJob, out string, wall time.Duration) swarmReport {
 	r := swarmReport{Seeds: len(done), ByVerdict: map[string]int{}, Failures: []swarmFailure{},
-		WallSeconds: wall.Seconds(), Workers: p.workers, Shard: fmt.Sprintf("%d/%d", p.shard, p.of)}
+		WallSeconds: wall.Seconds(), Workers: p.workers, Shard: fmt.Sprintf("%d/%d", p.shard, p.of),
+		Reached: map[string]int{}}
 	for _, job := range done {
 		res := &job.result
 		if job.err != nil {
@@ -231,6 +235,12 @@ func summarize(p swarmPlan, done []swarmJob, out string, wall time.Duration) swa
 		r.Committed += res.Stats.RequestsCommitted
 		if res.Vacuous() {
 			r.Vacuous++
+		}
+		// map order: each count is its own.
+		for name, n := range res.Vacuity.Mechanisms {
+			if n > 0 {
+				r.Reached[name]++
+			}
 		}
 		if res.Verdict == sim.VerdictPass {
 			r.Passed++
@@ -279,6 +289,18 @@ func printSwarm(r swarmReport) {
 		[][]string{{strconv.Itoa(r.Seeds), strconv.Itoa(r.Passed), strconv.Itoa(r.Failed), strconv.Itoa(r.Vacuous),
 			strings.Join(byVerdict, ", "), strconv.FormatFloat(r.SeedsPerSecond, 'f', 1, 64),
 			strconv.FormatFloat(r.WallSeconds, 'f', 1, 64)}})
+	mechanisms := make([]string, 0, len(r.Reached))
+	for name := range r.Reached {
+		mechanisms = append(mechanisms, name)
+	}
+	sort.Strings(mechanisms)
+	var reached []string
+	for _, name := range mechanisms {
+		reached = append(reached, fmt.Sprintf("%s %d", strings.ReplaceAll(name, "_", " "), r.Reached[name]))
+	}
+	if len(reached) > 0 {
+		fmt.Fprintf(os.Stderr, "seeds that reached: %s\n", strings.Join(reached, ", "))
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(os.Stderr, "seed %s: %s: %s\n  reproduce: vsrsim run --seed %s\n", f.Seed, f.Verdict, f.Failure, f.Seed)
 	}
