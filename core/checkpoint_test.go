@@ -325,3 +325,26 @@ func TestRingSlots(t *testing.T) {
 		t.Fatal("earlierLap: op 5 is op 37's slot's earlier lap, and nothing else is")
 	}
 }
+
+// A cluster of one whose log ends at its checkpoint restarts at it: no op above the floor
+// is on disk, and the log is the checkpoint's. (Seed 28 with whole-cluster crashes on:
+// soloHead took the empty log above the floor for a log below the commit.)
+func TestSoloRestartAtItsCheckpoint(t *testing.T) {
+	h := harnessRegistered(t, 1, 1, func(c *Config) { c.CheckpointOps, c.JournalSlots = 4, 32 })
+	for k := 0; k < 6; k++ {
+		if err := h.submit(1, KVInput{Op: KVPut, Key: "solo", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(t)
+	}
+	if r := h.replica(0); r.journal.op != 8 || r.Checkpoint().Op != 8 {
+		t.Fatalf("head %d, checkpoint of op %d: want both at op 8", r.journal.op, r.Checkpoint().Op)
+	}
+	h.crash(0)
+	r := h.reopen(0, false)
+	h.settle(t)
+	if r.journal.op != 8 || r.commitMin != 8 || r.restoredAt != 8 || r.status != StatusNormal {
+		t.Fatalf("restarted %v at op %d, executed %d, restored at %d: want normal at the checkpoint, op 8",
+			r.status, r.journal.op, r.commitMin, r.restoredAt)
+	}
+}

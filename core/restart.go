@@ -183,6 +183,8 @@ func (r *Replica) openLog(o *opening) {
 // log is cut there, as a torn head is; an op known committed below it would be a lost
 // write, and fails here.
 func soloHead(slots []openSlot, floor, head, commit Op) Op {
+	// The checkpoint holds every op up to the floor: the log reaches it whatever the slots.
+	head = max(head, floor)
 	held := make(map[Op]bool, len(slots))
 	for i := range slots {
 		if slots[i].decision == slotIntact || slots[i].decision == slotPrepareOnly {
