@@ -348,3 +348,38 @@ func TestSoloRestartAtItsCheckpoint(t *testing.T) {
 			r.status, r.journal.op, r.commitMin, r.restoredAt)
 	}
 }
+
+// A peer's ping names its checkpoint's op, executed and so committed: a primary whose view
+// change completed without that peer learns the commit from it, and commits its pipeline
+// up to there, though the peer, restored from the checkpoint, can acknowledge none of it.
+// A ping naming another prepare at that op than the view's log holds is a broken history.
+func TestPrimaryLearnsACommitFromACheckpoint(t *testing.T) {
+	h := harnessRegistered(t, 3, 3, nil) // ops 1 to 6: three registers, three puts
+	h.cut(1, 0, []Command{CommandPrepareOk})
+	h.cut(2, 0, []Command{CommandPrepareOk})
+	for k := ClientID(1); k <= 3; k++ {
+		if err := h.submit(k, KVInput{Op: KVPut, Key: "learn", Value: string(rune('a' + k))}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(3)
+	}
+	r0 := h.replica(0)
+	head, commit := r0.journal.op, r0.commitMax
+	if head < commit+3 {
+		t.Fatalf("primary at op %d, commit %d: want three ops in its pipeline", head, commit)
+	}
+	ping := Ping{Replica: 1, View: r0.view, Checkpoint: commit + 2, CheckpointChecksum: r0.journal.header(commit + 2).Checksum,
+		Oldest: 1}
+	h.handle(1, 0, h.encoder().Ping(&ping))
+	if r0.commitMax != commit+2 || r0.commitMin != commit+2 || r0.journal.op-r0.commitMax != Op(len(r0.primary.pipeline)) {
+		t.Fatalf("commit %d, executed %d, pipeline %d: want both at op %d", r0.commitMax, r0.commitMin,
+			len(r0.primary.pipeline), commit+2)
+	}
+	ping.Checkpoint, ping.CheckpointChecksum = head, checksumOf([]byte("another prepare"))
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a peer's checkpoint of another prepare than the log's was taken")
+		}
+	}()
+	h.handle(1, 0, h.encoder().Ping(&ping))
+}

@@ -115,7 +115,8 @@ func codecSamples() []codecSample {
 	add("headers", Headers{Replica: 3, View: 12,
 		Headers: []PrepareHeader{chain[0], chain[3], chain[4], chain[8]}})
 	add("eviction", Eviction{Replica: 2, View: 12, Client: 0xdead_beef_0001, Session: 42})
-	add("ping", Ping{Replica: 1, View: 12, Monotonic: 123_456_789, Checkpoint: 64, Oldest: 33})
+	add("ping", Ping{Replica: 1, View: 12, Monotonic: 123_456_789, Checkpoint: 64,
+		CheckpointChecksum: checksumOf([]byte("op 64")), Oldest: 33})
 	add("request_checkpoint manifest", RequestCheckpoint{Replica: 2, View: 12, Op: 64})
 	sums := []Checksum{checksumOf([]byte("chunk 0")), checksumOf([]byte("chunk 1"))}
 	id := CheckpointID{Op: 1003, Size: 70_000, Checksum: checksumOfSums(sums)}
@@ -408,7 +409,7 @@ var codecUses = map[Command]string{
 	CommandRequestHeaders:     "replica view op commit",
 	CommandHeaders:            "replica view count body",
 	CommandEviction:           "replica view client a",
-	CommandPing:               "replica view a op commit",
+	CommandPing:               "replica view a op commit context",
 	CommandPong:               "replica view a b",
 	CommandRequestCheckpoint:  "replica view op context request",
 	CommandCheckpointManifest: "replica view op a context count body",

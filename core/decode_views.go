@@ -181,7 +181,10 @@ func (d *Decoder) pingPong() error {
 	w := &d.w
 	if w.command == CommandPing {
 		d.Ping = Ping{Replica: w.replica, View: View(w.view), Monotonic: int64(w.a), Checkpoint: Op(w.op),
-			Oldest: Op(w.commit)}
+			CheckpointChecksum: w.context, Oldest: Op(w.commit)}
+		if (d.Ping.Checkpoint == 0) != d.Ping.CheckpointChecksum.IsZero() {
+			return invalid("ping with checkpoint %d and checksum %v", d.Ping.Checkpoint, d.Ping.CheckpointChecksum)
+		}
 		return nil
 	}
 	assert(w.command == CommandPong)

@@ -513,8 +513,10 @@ func (e *Encoder) Ping(m *Ping) []byte {
 		assert(m.Monotonic >= e.pingLast)
 		e.pingLast = m.Monotonic
 	}
+	// The decoder's rule: a checkpoint with its op's checksum, or neither.
+	assert((m.Checkpoint == 0) == m.CheckpointChecksum.IsZero())
 	w := wire{command: CommandPing, replica: m.Replica, view: uint64(m.View),
-		a: uint64(m.Monotonic), op: uint64(m.Checkpoint), commit: uint64(m.Oldest)}
+		a: uint64(m.Monotonic), op: uint64(m.Checkpoint), commit: uint64(m.Oldest), context: m.CheckpointChecksum}
 	return e.seal(&w, nil)
 }
 

@@ -155,13 +155,16 @@ type Eviction struct {
 
 // Ping and Pong carry the replicas' clocks between them, and tell a primary who hears it.
 // A ping also says what the sender can send a replica that lags (sync.go): the op of
-// the checkpoint it serves (0: none), and the lowest op whose prepare it holds.
+// the checkpoint it serves (0: none) and the checksum of that op's prepare, and the lowest
+// op whose prepare it holds. A checkpoint's op was executed, so committed: a primary that
+// did not know learns it so (commitLearned).
 type Ping struct {
-	Replica    ReplicaIndex
-	View       View
-	Monotonic  int64 // the sender's monotonic clock
-	Checkpoint Op
-	Oldest     Op
+	Replica            ReplicaIndex
+	View               View
+	Monotonic          int64 // the sender's monotonic clock
+	Checkpoint         Op
+	CheckpointChecksum Checksum
+	Oldest             Op
 }
 
 // RequestCheckpoint asks for the manifest of the checkpoint of Op (Checksum zero, Chunk 0),

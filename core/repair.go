@@ -146,6 +146,9 @@ func (r *Replica) sendPings() {
 	}
 	m := Ping{Replica: r.index, View: r.view, Monotonic: r.clock.Monotonic()}
 	m.Checkpoint, m.Oldest = r.offers()
+	if m.Checkpoint > 0 {
+		m.CheckpointChecksum = r.checkpoint.served.Header.Checksum
+	}
 	r.sendToOthers(r.enc.Ping(&m))
 }
 
@@ -158,6 +161,9 @@ func (r *Replica) onPing(m *Ping) {
 		r.heardFrom(m.Replica)
 	}
 	r.notePeer(m)
+	if m.Checkpoint > 0 {
+		r.commitLearned(m.Checkpoint, m.CheckpointChecksum)
+	}
 	pong := Pong{Replica: r.index, View: r.view, PingMonotonic: m.Monotonic, Realtime: r.clock.Realtime()}
 	r.bus.SendToReplica(m.Replica, r.enc.Pong(&pong))
 }

@@ -328,6 +328,34 @@ func (p *primaryState) settleRestored(clients *clientTable) {
 	}
 }
 
+// commitLearned takes, at a normal primary, an op a peer executed (its checkpoint's) as
+// committed, with every op below it: the primary may not have known (a view change that
+// completed without that peer), and the peer, restored from the checkpoint, holds the ops
+// up to it no more and cannot acknowledge them. Without this a cluster of two whose backup
+// restarted from a checkpoint above the primary's commit waited forever (seed 54,
+// whole-cluster crashes on).
+func (r *Replica) commitLearned(op Op, checksum Checksum) {
+	j, p := r.journal, &r.primary
+	if r.status != StatusNormal || !r.isPrimary() || op <= r.commitMax || op > j.op {
+		return
+	}
+	// The view's log holds every committed op: the peer executed the op this log holds.
+	if !j.trusted(op) || j.header(op).Checksum != checksum {
+		panic(fmt.Sprintf("core: replica %d: a peer executed op %d as %v, the view's log holds it otherwise",
+			r.index, op, checksum))
+	}
+	assert(j.op-r.commitMax == Op(len(p.pipeline)))
+	n := int(op - r.commitMax)
+	for _, e := range p.pipeline[:n] {
+		assert(j.held(e.op, e.checksum)) // the primary holds its whole pipeline
+	}
+	p.pipeline = append(p.pipeline[:0], p.pipeline[n:]...)
+	r.commitMax = op
+	assert(j.op-r.commitMax == Op(len(p.pipeline)))
+	r.executeCommitted()
+	r.prepareQueued()
+}
+
 // StateMissing reports whether the replica restarted without its state: its checkpoint
 // could not be read back, and it waits for a state transfer before it executes again.
 func (r *Replica) StateMissing() bool { return r.stateMissing }

@@ -218,7 +218,7 @@ var commandUses = [commandCount]fieldMask{
 	CommandRequestHeaders:     useReplica | useView | useOp | useCommit,
 	CommandHeaders:            useReplica | useView | useCount | useBody,
 	CommandEviction:           useReplica | useView | useClient | useA,
-	CommandPing:               useReplica | useView | useA | useOp | useCommit,
+	CommandPing:               useReplica | useView | useA | useOp | useCommit | useContext,
 	CommandPong:               useReplica | useView | useA | useB,
 	CommandRequestCheckpoint:  useReplica | useView | useOp | useContext | useRequest,
 	CommandCheckpointManifest: useReplica | useView | useOp | useA | useContext | useCount | useBody,
