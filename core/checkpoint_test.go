@@ -376,6 +376,14 @@ func TestPrimaryLearnsACommitFromACheckpoint(t *testing.T) {
 			len(r0.primary.pipeline), commit+2)
 	}
 	ping.Checkpoint, ping.CheckpointChecksum = head, checksumOf([]byte("another prepare"))
+	// From a later view it is no news to act on: the ops of that view may differ from this
+	// (deposed) primary's (seed 86, whole-cluster crashes on, panicked so).
+	ping.View = r0.view + 1
+	h.handle(1, 0, h.encoder().Ping(&ping))
+	if r0.commitMax != commit+2 {
+		t.Fatalf("a later view's checkpoint moved the commit to %d", r0.commitMax)
+	}
+	ping.View = r0.view
 	defer func() {
 		if recover() == nil {
 			t.Fatal("a peer's checkpoint of another prepare than the log's was taken")

@@ -161,7 +161,9 @@ func (r *Replica) onPing(m *Ping) {
 		r.heardFrom(m.Replica)
 	}
 	r.notePeer(m)
-	if m.Checkpoint > 0 {
+	if m.Checkpoint > 0 && m.View <= r.view {
+		// A peer of a later view may have executed ops of that view this log never had:
+		// this replica is deposed, and learns it otherwise (seed 86, whole-cluster crashes on).
 		r.commitLearned(m.Checkpoint, m.CheckpointChecksum)
 	}
 	pong := Pong{Replica: r.index, View: r.view, PingMonotonic: m.Monotonic, Realtime: r.clock.Realtime()}

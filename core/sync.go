@@ -339,7 +339,8 @@ func (r *Replica) commitLearned(op Op, checksum Checksum) {
 	if r.status != StatusNormal || !r.isPrimary() || op <= r.commitMax || op > j.op {
 		return
 	}
-	// The view's log holds every committed op: the peer executed the op this log holds.
+	// The view's log holds every op committed in this view or before (the caller passes
+	// only checkpoints of peers in this view or an older one): the peer executed this one.
 	if !j.trusted(op) || j.header(op).Checksum != checksum {
 		panic(fmt.Sprintf("core: replica %d: a peer executed op %d as %v, the view's log holds it otherwise",
 			r.index, op, checksum))
