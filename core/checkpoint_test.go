@@ -391,3 +391,28 @@ func TestPrimaryLearnsACommitFromACheckpoint(t *testing.T) {
 	}()
 	h.handle(1, 0, h.encoder().Ping(&ping))
 }
+
+// A read of the checkpoint misdirected elsewhere at a restart does not lose the state: the
+// checkpoint is read again, and the intact one restored. (Seed 191, whole-cluster crashes
+// on: two replicas of three took their intact checkpoints for lost so, and nobody could
+// send the state.)
+func TestCheckpointMisreadIsReadAgain(t *testing.T) {
+	h := checkpointCluster(t, 4, 3) // ops 1 to 5: the checkpoint of op 4
+	h.crash(2)
+	misread := 0
+	h.storages[2].misread = func(zone Zone, offset uint64) uint64 {
+		if zone == ZoneCheckpoint && misread == 0 {
+			misread++
+			return offset + SectorSize // another place of the zone
+		}
+		return offset
+	}
+	r := h.reopen(2, false)
+	h.settle(t)
+	if misread != 1 || r.opened.checkpoint != checkpointWhole || r.stateMissing || r.restoredAt != 4 ||
+		r.stats.StateTransfers != 0 {
+		t.Fatalf("misread %d: checkpoint %v, state missing %v, restored at op %d, %d transfers: want it read "+
+			"again, whole, restored at op 4", misread, r.opened.checkpoint, r.stateMissing, r.restoredAt,
+			r.stats.StateTransfers)
+	}
+}

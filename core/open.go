@@ -95,7 +95,10 @@ type opening struct {
 	checkpointSums []Checksum
 	checkpointNext int
 	checkpointBad  bool // a chunk could not be read
-	stats          openStats
+	// checkpointReads counts the reads of the whole checkpoint: one that does not make up
+	// the root's identity is read again, up to checkpointReadsMax times.
+	checkpointReads int
+	stats           openStats
 }
 
 // openEntry is a header entry that is not blank.
@@ -328,8 +331,35 @@ func (r *Replica) openIssueCheckpoint() {
 	}
 }
 
-// openCheckpointChunk keeps a chunk of the checkpoint read back, and its checksum.
+// checkpointReadsMax is how many times a restart reads its checkpoint before it takes the
+// state for lost. A read misdirected to another place (the disk's fault, not the data's)
+// made an intact checkpoint look lost, and with two replicas of three so at once nobody
+// could send the state (seed 191, whole-cluster crashes on).
+const checkpointReadsMax = 4
+
+// openCheckpointChunk keeps a chunk of the checkpoint read back, and its checksum, and
+// once every chunk is in reads the whole checkpoint again if it does not make up the
+// root's identity (checkpointReadsMax).
 func (r *Replica) openCheckpointChunk(io *openIO, data []byte) {
+	o := r.opening
+	r.openCheckpointChunkKeep(io, data)
+	if o.checkpointNext < len(o.checkpointSums) {
+		return
+	}
+	for i := range o.ios {
+		if o.ios[i].kind == openCheckpointRead {
+			return // the last chunks are still in flight
+		}
+	}
+	if o.openCheckpointVerdict() == checkpointLost && o.checkpointReads+1 < checkpointReadsMax {
+		o.checkpointReads++
+		o.checkpointNext, o.checkpointBad = 0, false
+		clear(o.checkpointSums)
+	}
+}
+
+// openCheckpointChunkKeep keeps a chunk of the checkpoint read back, and its checksum.
+func (r *Replica) openCheckpointChunkKeep(io *openIO, data []byte) {
 	o := r.opening
 	chunk := r.config.checkpointChunk()
 	from := io.at * chunk

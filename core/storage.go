@@ -110,6 +110,12 @@ func (c *Config) ringOp(checkpoint Op, slot uint64) Op {
 type ZoneLayout struct {
 	Sectors      uint64 // the zone's size
 	ChunkSectors uint64 // the atlas's unit; Sectors is a multiple of it
+	// MirrorSectors, when not 0, says the zone is areas of this many sectors that take
+	// turns holding the same data (the checkpoint zone's two areas): the chunk at one place
+	// of every area is one chunk to the atlas, which may fault it on quorum−1 replicas in
+	// all, whichever area each replica's data is in. Sectors and MirrorSectors are
+	// multiples of ChunkSectors, Sectors of MirrorSectors.
+	MirrorSectors uint64
 }
 
 // Layout is a disk's zones, by Zone.
@@ -124,10 +130,12 @@ func (c *Config) Layout() Layout {
 	l[ZoneHeaders] = ZoneLayout{Sectors: (slots + headersPerSector - 1) / headersPerSector, ChunkSectors: 1}
 	l[ZonePrepares] = ZoneLayout{Sectors: slots * c.slotSectors(), ChunkSectors: c.slotSectors()}
 	l[ZoneReplies] = ZoneLayout{Sectors: uint64(c.ClientTableMax) * c.slotSectors(), ChunkSectors: c.slotSectors()}
-	l[ZoneCheckpoint] = ZoneLayout{Sectors: 2 * c.checkpointAreaSectors(), ChunkSectors: c.checkpointChunkSectors()}
+	l[ZoneCheckpoint] = ZoneLayout{Sectors: 2 * c.checkpointAreaSectors(), ChunkSectors: c.checkpointChunkSectors(),
+		MirrorSectors: c.checkpointAreaSectors()}
 	for _, z := range Zones {
 		assert(l[z].Sectors > 0 && l[z].ChunkSectors > 0)
 		assert(l[z].Sectors%l[z].ChunkSectors == 0)
+		assert(l[z].MirrorSectors == 0 || l[z].Sectors%l[z].MirrorSectors == 0 && l[z].MirrorSectors%l[z].ChunkSectors == 0)
 	}
 	return l
 }

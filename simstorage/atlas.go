@@ -46,7 +46,8 @@ func NewAtlas(rand *entropy.Rand, replicas, quorum int, layout core.Layout) *Atl
 func checkLayout(layout core.Layout) {
 	for _, zone := range core.Zones {
 		z := layout[zone]
-		if z.Sectors == 0 || z.ChunkSectors == 0 || z.Sectors%z.ChunkSectors != 0 || z.Sectors >= sectorsMax {
+		if z.Sectors == 0 || z.ChunkSectors == 0 || z.Sectors%z.ChunkSectors != 0 || z.Sectors >= sectorsMax ||
+			z.MirrorSectors != 0 && (z.Sectors%z.MirrorSectors != 0 || z.MirrorSectors%z.ChunkSectors != 0) {
 			panic(fmt.Sprintf("simstorage: zone %v of %d sectors in chunks of %d: want whole chunks, "+
 				"fewer than 2^56 sectors", zone, z.Sectors, z.ChunkSectors))
 		}
@@ -90,6 +91,9 @@ func (a *Atlas) allowsChunk(replica int, zone core.Zone, chunk uint64) bool {
 	assert(replica >= 0 && replica < a.replicas)
 	if zone == core.ZoneRoot {
 		return a.allowsRoot(replica, chunk)
+	}
+	if z := a.layout[zone]; z.MirrorSectors > 0 {
+		chunk %= z.MirrorSectors / z.ChunkSectors // the same data in whichever area: one chunk
 	}
 	return a.chunkReplicas(zone, chunk)&(1<<replica) != 0
 }
