@@ -19,8 +19,7 @@ import (
 //     a later fault), and the journal is read.
 //  2. The header sectors of ZoneHeaders, openSectorsRead sectors a read, at most
 //     openReadsMax reads in flight (a read that fails is split into single sectors).
-//  3. The prepare slot of every op whose header entry is not blank, and of the PipelineMax
-//     ops above the highest of them (prepares written just before a crash), each read
+//  3. The prepare slot of every op of the ring's window above the root's checkpoint, each read
 //     sized from its header (one sector when the header is not valid, then the size the
 //     prepare's own header names). Each slot is classified by readSlotHeader,
 //     readSlotPrepare and decideSlot: the one decision table (slots.go).
@@ -448,24 +447,28 @@ func (r *Replica) openHeaders(io *openIO, data []byte) {
 	}
 }
 
-// openPlanPrepares lists the prepare slots to read: every op with a header entry, and the
-// PipelineMax ops above the highest (prepares whose header was never written).
+// openPlanPrepares lists the prepare slots to read: every slot of the ring's window above
+// the root's checkpoint, whatever its header entry says. A blank entry alone does not drop
+// an op: the decision table wants its prepare slot blank too (or a prepare there, which it
+// keeps). A header sector read from the wrong place can hold a stale image of itself (an
+// earlier write of it, misdirected there), whose empty entries name exactly the ops of this
+// sector: read so, an op the replica had acknowledged looked never written, its prepare
+// was not read, and the next view truncated it though it had committed (seed 1358: a
+// misdirected write of header sector 1 onto sector 0, and later a read of sector 1
+// misdirected to sector 0). The window is JournalSlots ops: the cost is bounded.
 func (r *Replica) openPlanPrepares() {
 	o := r.opening
 	sort.Slice(o.entries, func(i, j int) bool { return o.entries[i].op < o.entries[j].op })
 	sort.Slice(o.sectors, func(i, j int) bool { return o.sectors[i].sector < o.sectors[j].sector })
-	o.prepares = make([]Op, 0, len(o.entries)+r.config.PipelineMax)
-	var highest Op
 	for i := range o.entries {
 		assert(i == 0 || o.entries[i].op > o.entries[i-1].op) // each entry read once
-		o.prepares = append(o.prepares, o.entries[i].op)
-		highest = o.entries[i].op
 	}
-	window := o.root.Checkpoint.ID.Op + Op(r.config.journalSlots())
-	for op := highest + 1; op <= highest+Op(r.config.PipelineMax) && op <= window; op++ {
+	checkpoint, ring := o.root.Checkpoint.ID.Op, Op(r.config.journalSlots())
+	o.prepares = make([]Op, 0, ring)
+	for op := checkpoint + 1; op <= checkpoint+ring; op++ {
 		o.prepares = append(o.prepares, op)
 	}
-	assert(len(o.prepares) <= len(o.entries)+r.config.PipelineMax)
+	assert(len(o.prepares) == int(ring))
 }
 
 // entry returns the header entry read for op, if it was not blank.

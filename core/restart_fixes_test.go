@@ -398,3 +398,36 @@ func TestViewChangeTruncatesAboveAHoleNobodyHolds(t *testing.T) {
 		}
 	}
 }
+
+// A header sector read from the wrong place can hold a stale image of itself (an earlier
+// write of it that landed there, misdirected), whose empty entries name exactly this
+// sector's ops: read so, every op of the sector looks never written. The opening reads
+// every prepare slot of the ring's window, so the ops acknowledged are found by their
+// prepares and kept. (Seed 1358: reading only the slots of non-blank entries, a primary
+// dropped an op it had acknowledged, and the next view truncated it though it committed.)
+func TestOpenStaleHeaderImageDropsNothing(t *testing.T) {
+	h := openCluster(t, 20) // more ops than a pipeline above the last non-blank entry
+	r2 := h.replica(2)
+	head := r2.journal.op
+	h.crash(2)
+	stale := make([]byte, SectorSize) // sector 0 as written before any op was on disk
+	for k := uint64(0); k < headersPerSector; k++ {
+		writeEmptyEntry(stale[k*HeaderSize:(k+1)*HeaderSize], h.config.Cluster, Op(k))
+	}
+	clear(stale[:HeaderSize]) // op 0's entry: never written
+	h.storages[2].sectors[memSector{zone: ZoneHeaders, sector: 3}] = stale
+	misread := 0
+	h.storages[2].misread = func(zone Zone, offset uint64) uint64 {
+		if zone == ZoneHeaders && offset == 0 && misread == 0 {
+			misread++
+			return 3 * SectorSize
+		}
+		return offset
+	}
+	r := h.reopen(2, false)
+	if misread != 1 || r.journal.op != head || r.opened.decisions[slotPrepareOnly] != int(head) {
+		t.Fatalf("misread %d, head %d, decisions %v: want head %d, every op held by its prepare", misread,
+			r.journal.op, r.opened.decisions, head)
+	}
+	h.settle(t)
+}
