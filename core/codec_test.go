@@ -98,7 +98,7 @@ func codecSamples() []codecSample {
 	add("commit", Commit{Replica: 2, View: 7, Commit: 999, CommitChecksum: chain[1].Checksum})
 	add("start_view_change", StartViewChange{Replica: 4, View: 12})
 	add("do_view_change", DoViewChange{Replica: 1, View: 12, LogView: 7, Op: 1009, Commit: 1001,
-		Present: 0b1_0110_1101, RecoveredOp: 1003, Headers: chain})
+		Present: 0b1_0110_1101, RecoveredOp: 1003, Missing: 1000, Headers: chain})
 	add("do_view_change_64", DoViewChange{Replica: 3, View: 13, LogView: 11, Op: 2064,
 		Commit: 2000, Present: ^uint64(0), Headers: long})
 	add("do_view_change_empty", DoViewChange{Replica: 0, View: 1})
@@ -400,7 +400,7 @@ var codecUses = map[Command]string{
 	CommandReply:              "replica operation view op commit client a request body",
 	CommandCommit:             "context replica view commit",
 	CommandStartViewChange:    "replica view",
-	CommandDoViewChange:       "replica view op commit a b c count body",
+	CommandDoViewChange:       "replica view op commit a b c count client body",
 	CommandStartView:          "replica view op commit a count body",
 	CommandRequestStartView:   "replica view",
 	CommandRecovery:           "replica a",

@@ -56,8 +56,10 @@ func (d *Decoder) doViewChange(body []byte) error {
 		return err
 	}
 	m := DoViewChange{Replica: w.replica, View: View(w.view), LogView: View(w.a), Op: Op(w.op),
-		Commit: Op(w.commit), Present: w.b, RecoveredOp: Op(w.c), Headers: headers}
+		Commit: Op(w.commit), Present: w.b, RecoveredOp: Op(w.c), Missing: Op(w.client), Headers: headers}
 	switch {
+	case m.Missing != 0 && (len(headers) == 0 || m.Missing >= headers[0].Op):
+		return invalid("do_view_change missing op %d, not below its window", m.Missing)
 	case m.View == 0 || m.LogView >= m.View:
 		return invalid("do_view_change for view %d with log view %d", m.View, m.LogView)
 	case (len(headers) == 0) != (m.Op == 0):

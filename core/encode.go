@@ -379,7 +379,9 @@ func (e *Encoder) DoViewChange(m *DoViewChange) []byte {
 	}
 	w := wire{command: CommandDoViewChange, replica: m.Replica, view: uint64(m.View),
 		a: uint64(m.LogView), op: uint64(m.Op), commit: uint64(m.Commit), b: m.Present,
-		c: uint64(m.RecoveredOp)}
+		c: uint64(m.RecoveredOp), client: uint64(m.Missing)}
+	// The decoder's rule: a missing op lies below the window.
+	assert(m.Missing == 0 || len(m.Headers) > 0 && m.Missing < m.Headers[0].Op)
 	return e.sealHeaders(&w, m.Headers)
 }
 

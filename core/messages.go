@@ -87,7 +87,11 @@ type DoViewChange struct {
 	Commit      Op
 	Present     uint64 // bit i: the sender holds the prepare of Headers[i]
 	RecoveredOp Op     // the sender lost its state and may have acked ops up to here before
-	Headers     []PrepareHeader
+	// Missing: an op below the window that the sender's log lacks (its header unknown, the
+	// hole its trusted chain stops above) and never acknowledged: a nack of whatever
+	// prepare is at that op. 0 for none.
+	Missing Op
+	Headers []PrepareHeader
 }
 
 // StartView installs a view's log on the backups: the head and the window before it.

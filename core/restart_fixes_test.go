@@ -431,3 +431,47 @@ func TestOpenStaleHeaderImageDropsNothing(t *testing.T) {
 	}
 	h.settle(t)
 }
+
+// One power loss tears the same uncommitted op on both backups' disks while the op above it
+// lands: both restart with a hole below their heads, their windows stop above it, and no
+// log of the quorum ends below it. Each says in its do_view_change that its log lacks the
+// op (DoViewChange.Missing): a nack quorum, so the hole and the op above it are
+// uncommitted, and the new primary takes the log from its executed ops up to just below the
+// hole, from its own entries. (Seed 109, whole-cluster crashes on, changed views forever.)
+func TestViewChangeTruncatesAHoleOnEveryDisk(t *testing.T) {
+	h := harnessRegistered(t, 3, 2, nil)
+	base := h.replica(0).journal.op
+	h.cut(1, 0, []Command{CommandPrepareOk})
+	h.cut(2, 0, []Command{CommandPrepareOk})
+	for k := ClientID(1); k <= 2; k++ {
+		if err := h.submit(k, KVInput{Op: KVPut, Key: "hole", Value: "torn"}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(3)
+	}
+	for i := 1; i <= 2; i++ {
+		if r := h.replica(i); r.journal.op != base+2 || r.commitMin != base {
+			t.Fatalf("backup %d at op %d, executed %d: want ops %d and %d held, uncommitted", i, r.journal.op,
+				r.commitMin, base+1, base+2)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		h.crash(i)
+	}
+	blankOnDisk(h, 1, base+1) // torn on both backups at the power loss; base+2 landed
+	blankOnDisk(h, 2, base+1)
+	h.heal()
+	r1, r2 := h.reopen(1, false), h.reopen(2, false)
+	h.stabilize(20)
+	if r1.journal.op != base+2 || r1.journal.known(base+1) || r2.journal.known(base+1) {
+		t.Fatalf("restarted at op %d, op %d known %v, %v: want heads above a hole on both", r1.journal.op, base+1,
+			r1.journal.known(base+1), r2.journal.known(base+1))
+	}
+	if ticks, ok := h.stabilize(2000); !ok && (r1.status != StatusNormal || r2.status != StatusNormal) {
+		t.Fatalf("after %d ticks: %v and %v: want the two in a view, normal", ticks, r1.status, r2.status)
+	}
+	if r1.status != StatusNormal || r2.status != StatusNormal || r1.view == 0 || r1.journal.op != r2.journal.op {
+		t.Fatalf("%v in view %d at op %d, %v at op %d: want both normal in a later view, one log", r1.status,
+			r1.view, r1.journal.op, r2.status, r2.journal.op)
+	}
+}

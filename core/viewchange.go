@@ -25,6 +25,7 @@ type doViewChangeRecord struct {
 	commit      Op
 	present     uint64
 	recoveredOp Op
+	missing     Op // DoViewChange.Missing
 	headers     []PrepareHeader
 }
 
@@ -217,8 +218,17 @@ func (r *Replica) ownDoViewChange() DoViewChange {
 			present |= 1 << i
 		}
 	}
+	// The op below the trusted chain, when its header is unknown: the log lacks it. Held
+	// once and acknowledged, it would be on disk (a restart reads it back, or abstains on
+	// it when damaged: recoveredOp); so lacking it, the replica never acknowledged it.
+	var missing Op
+	if j := r.journal; len(headers) > 0 && j.chainFrom > j.floor+1 && j.chainFrom == headers[0].Op &&
+		!j.known(j.chainFrom-1) && j.chainFrom-1 > r.recovery.recoveredOp && j.chainFrom-1 > r.commitMax {
+		missing = j.chainFrom - 1
+	}
 	return DoViewChange{Replica: r.index, View: r.view, LogView: r.logView, Op: r.journal.op,
-		Commit: r.commitMax, Present: present, RecoveredOp: r.recovery.recoveredOp, Headers: headers}
+		Commit: r.commitMax, Present: present, RecoveredOp: r.recovery.recoveredOp, Missing: missing,
+		Headers: headers}
 }
 
 func (r *Replica) sendDoViewChange() {

@@ -49,7 +49,7 @@ func (r *Replica) recordDoViewChange(m *DoViewChange) {
 	assert(len(m.Headers) == HeadersMax || m.Present>>len(m.Headers) == 0)
 	vc := &r.viewChange
 	record := doViewChangeRecord{replica: m.Replica, view: m.View, logView: m.LogView, op: m.Op, commit: m.Commit,
-		present: m.Present, recoveredOp: m.RecoveredOp, headers: append([]PrepareHeader(nil), m.Headers...)}
+		present: m.Present, recoveredOp: m.RecoveredOp, missing: m.Missing, headers: append([]PrepareHeader(nil), m.Headers...)}
 	replaced := false
 	for i := range vc.dvcs {
 		if vc.dvcs[i].replica == m.Replica {
@@ -158,7 +158,7 @@ func (r *Replica) truncateBelowHole() {
 	for i := range vc.dvcs {
 		d := &vc.dvcs[i]
 		logView = max(logView, d.logView)
-		if d.op < hole && hole > d.recoveredOp && hole > d.commit {
+		if (d.op < hole || d.missing == hole) && hole > d.recoveredOp && hole > d.commit {
 			nacks++
 		}
 	}
@@ -180,6 +180,26 @@ func (r *Replica) truncateBelowHole() {
 			assert(j.op == hole-1 && j.op >= r.commitMax)
 			return
 		}
+	}
+	// No window reaches there (every log of the quorum lacks the hole, and the windows stop
+	// above it): the log from the executed ops up, as far as this replica's own entries link
+	// to them, is that log view's below the hole, if this replica's log is of that log view.
+	if r.logView != logView || r.commitMin >= hole-1 {
+		return
+	}
+	headers := make([]PrepareHeader, 0, HeadersMax)
+	parent := j.header(r.commitMin).Checksum
+	for op := r.commitMin + 1; op < hole && len(headers) < HeadersMax; op++ {
+		if op > j.op || j.entry(op).header.Checksum.IsZero() || j.entry(op).header.Op != op ||
+			j.entry(op).header.Parent != parent {
+			break
+		}
+		headers = append(headers, j.entry(op).header)
+		parent = headers[len(headers)-1].Checksum
+	}
+	if n := len(headers); n > 0 && headers[n-1].Op == hole-1 {
+		j.installWindow(headers, r.commitMin)
+		assert(j.op == hole-1 && j.op >= r.commitMax)
 	}
 }
 
@@ -205,8 +225,8 @@ func (r *Replica) nacks(op Op, checksum Checksum) int {
 			// op its state was restored at, whose prepare it does not hold, among them).
 			continue
 		}
-		if d.op < op {
-			count++
+		if d.op < op || d.missing == op {
+			count++ // its log ends below op, or lacks it
 			continue
 		}
 		for k := range d.headers {

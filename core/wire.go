@@ -231,7 +231,7 @@ const (
 	replyUses   = useReplica | useView | useOp | useCommit | useClient | useA | useRequest |
 		useOperation | useBody
 	doViewChangeUses = useReplica | useView | useA | useOp | useCommit | useB | useC | useCount |
-		useBody
+		useClient | useBody
 )
 
 func invalid(format string, args ...any) error {
