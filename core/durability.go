@@ -499,7 +499,11 @@ func (r *Replica) ringMoved(before Op) {
 // rootNormal reports whether the durable root says this replica is normal in its view.
 func (r *Replica) rootNormal() bool {
 	assert(r.root.View <= r.view)
-	return r.root.View == r.view && r.root.LogView == r.view
+	// A root at all: before the first one is durable, the zero state reads as view 0, log
+	// view 0, and a replica of view 0 acknowledged and prepared on it; crashed then, it
+	// restarts fresh (Promised) and forgets what it sent (seed 1397, whole-cluster crashes
+	// on: the primary of view 0 prepared another op 1 in view 0).
+	return r.root.Sequence > 0 && r.root.View == r.view && r.root.LogView == r.view
 }
 
 // ackable reports whether this replica may acknowledge the prepare it holds at op: its
@@ -521,6 +525,9 @@ func (r *Replica) durabilityChanged(rootDone bool) {
 		r.sendPrepareOks()
 	case r.status == StatusNormal:
 		r.ackOwn()
+		if rootDone && r.rootNormal() && r.commitMin == r.commitMax {
+			r.prepareQueued() // requests that waited for the root
+		}
 		// View 0 starts everywhere at once: no start_view is waited for.
 		if rootDone && r.rootNormal() && r.view > 0 {
 			assert(r.logView == r.view)

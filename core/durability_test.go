@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vsrsim/vsrsim/entropy"
 )
 
 // Every acknowledgement waits for durability (durability.go). These tests withhold a
@@ -180,3 +182,43 @@ func TestDurabilityStartViewWaitsForItsRoot(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// recordingBus keeps what a replica sends, by command.
+type recordingBus struct{ sent []Command }
+
+func (b *recordingBus) SendToReplica(_ ReplicaIndex, m []byte) {
+	b.sent = append(b.sent, Command(m[60]))
+}
+func (b *recordingBus) SendToClient(_ ClientID, m []byte) { b.sent = append(b.sent, Command(m[60])) }
+
+// Before its first root is durable a replica of view 0 prepares nothing: crashed then, it
+// would restart fresh (it promised nothing) and prepare another op at the same number in
+// the same view. (Seed 1397, whole-cluster crashes on: the zero root read as normal in view
+// 0, the primary prepared op 1, crashed with its root in flight, restarted fresh and
+// prepared another op 1, which a backup acknowledged over the committed one.)
+func TestNoPrepareBeforeTheFirstRoot(t *testing.T) {
+	config := harnessConfig(3)
+	storage := newMemStorage()
+	storage.withhold = true
+	bus := &recordingBus{}
+	r := NewReplica(config, 0, NewKV(), bus, &harnessClock{}, entropy.FromSeed(1).Stream("r"), storage, false)
+	register := Request{Client: 7, Operation: OperationRegister}
+	r.Receive(append([]byte(nil), NewEncoder(config.Cluster).Request(&register)...))
+	for _, c := range bus.sent {
+		if c == CommandPrepare {
+			t.Fatal("a prepare left before the first root was durable")
+		}
+	}
+	if r.rootNormal() || r.root.Sequence != 0 {
+		t.Fatalf("root sequence %d, normal %v: want no root yet", r.root.Sequence, r.rootNormal())
+	}
+	storage.withhold = false
+	storage.release(r)
+	prepared := false
+	for _, c := range bus.sent {
+		prepared = prepared || c == CommandPrepare
+	}
+	if !prepared || r.journal.op != 1 {
+		t.Fatalf("after the root: prepared %v, op %d: want the waiting register prepared", prepared, r.journal.op)
+	}
+}

@@ -97,10 +97,11 @@ func (r *Replica) primaryInvariants() {
 		assert(p.pipeline[n-1].acks.has(r.index) == r.ackable(j.op))
 		assert(p.pipeline[n-1].checksum == j.header(j.op).Checksum)
 	}
-	// Requests wait only for room in the pipeline, and only at a primary that has executed
-	// everything committed (the client table answers their retries).
+	// Requests wait only for room in the pipeline or for the root that says the primary is
+	// normal in its view, and only at a primary that has executed everything committed (the
+	// client table answers their retries).
 	assert(len(p.queue) <= r.config.RequestQueueMax)
-	assert(len(p.queue) == 0 || len(p.pipeline) == r.config.PipelineMax)
+	assert(len(p.queue) == 0 || len(p.pipeline) == r.config.PipelineMax || !r.rootNormal())
 	assert(len(p.queue) == 0 || r.commitMin == r.commitMax)
 }
 
@@ -223,6 +224,14 @@ func (r *Replica) prepareQueued() {
 	p := &r.primary
 	assert(r.status == StatusNormal && r.isPrimary())
 	assert(len(p.queue) == 0 || r.commitMin == r.commitMax)
+	if !r.rootNormal() {
+		// Nothing is prepared before the disk says this replica is normal in the view: one
+		// that crashed before it would restart fresh (Promised) in view 0, forget what it
+		// sent, and prepare another op at the same number in the same view (seed 1397,
+		// whole-cluster crashes on: backups had acknowledged, and committed, the first).
+		// The root's completion prepares what waits (durabilityChanged).
+		return
+	}
 	for len(p.queue) > 0 && len(p.pipeline) < r.config.PipelineMax {
 		p.batch = p.batch[:0]
 		count := 0
@@ -243,7 +252,7 @@ func (r *Replica) prepareQueued() {
 		r.prepare(p.batch, uint32(count))
 	}
 	// No request is left waiting while the pipeline has room.
-	assert(len(p.queue) == 0 || len(p.pipeline) == r.config.PipelineMax)
+	assert(len(p.queue) == 0 || len(p.pipeline) == r.config.PipelineMax || !r.rootNormal())
 	if r.config.QuorumReplication() == 1 && len(p.pipeline) > 0 {
 		r.commitPipeline() // a cluster of one commits what it prepares
 	}
