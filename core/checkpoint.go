@@ -162,11 +162,16 @@ func checkpointSums(b []byte, chunk uint64) ([]Checksum, Checksum) {
 	for at := uint64(0); at < uint64(len(b)); at += chunk {
 		sums = append(sums, checksumOf(b[at:min(at+chunk, uint64(len(b)))]))
 	}
-	return sums, checksumOfSums(sums)
+	// One checksum a chunk, the last one partial: what a manifest lists and a restart reads.
+	assert(uint64(len(sums)) == (uint64(len(b))+chunk-1)/chunk)
+	sum := checksumOfSums(sums)
+	assert(!sum.IsZero())
+	return sums, sum
 }
 
 // checksumOfSums is the checksum of a list of checksums.
 func checksumOfSums(sums []Checksum) Checksum {
+	assert(len(sums) > 0) // a checkpoint has a head, so a chunk at least
 	list := make([]byte, 16*len(sums))
 	for i := range sums {
 		sums[i].put(list[16*i:])
@@ -176,6 +181,8 @@ func checksumOfSums(sums []Checksum) Checksum {
 
 // encode lays out the client table, every slot in order, free ones zero.
 func (t *clientTable) encode(out []byte) []byte {
+	assert(len(t.entries) == t.max && len(t.byClient) <= t.max)
+	start := len(out)
 	le := binary.LittleEndian
 	for i := range t.entries {
 		e := &t.entries[i]
@@ -189,6 +196,7 @@ func (t *clientTable) encode(out []byte) []byte {
 		le.PutUint32(b[36:], uint32(len(e.output)))
 		out = append(append(out, b[:]...), e.output...)
 	}
+	assert(len(out)-start >= t.max*clientEntrySize) // every slot, free ones too
 	return out
 }
 
@@ -227,6 +235,7 @@ func decodeClientTable(b []byte, max int) (*clientTable, error) {
 	if len(b) != 0 {
 		return nil, fmt.Errorf("client table with %d bytes left over", len(b))
 	}
+	assert(len(t.byClient) <= t.max && len(t.entries) == max)
 	return t, nil
 }
 
@@ -329,11 +338,13 @@ func (r *Replica) checkpointChunkBytes(chunk int) []byte {
 	part := c.data[from:min(from+size, uint64(len(c.data)))]
 	b := r.scratch(int((uint64(len(part)) + SectorSize - 1) / SectorSize * SectorSize))
 	copy(b, part)
+	assert(len(b)%SectorSize == 0 && uint64(len(b)) <= size && len(b) >= len(part))
 	return b
 }
 
 func (r *Replica) writeCheckpointChunk(chunk int) {
 	c := &r.checkpoint
+	assert(c.writing.ID.Op > 0 && chunk < len(c.pending))
 	assert(c.pending[chunk])
 	b := r.checkpointChunkBytes(chunk)
 	id := r.issueIO(ioRecord{kind: ioCheckpoint, op: Op(chunk), copy: c.writing.Area, size: len(b),
@@ -404,12 +415,17 @@ func (r *Replica) retireCheckpointed() {
 	if j.op >= ring {
 		j.compact(min(durable, j.floor, j.op-ring+1))
 	}
+	// Nothing a durable checkpoint does not cover is freed, and the floor is executed.
+	assert(j.compacted <= durable && j.compacted <= j.floor)
+	assert(j.floor <= r.commitMin)
 }
 
 // rootCheckpoint is the checkpoint the next root names: the one just written whole, or the
 // durable one.
 func (r *Replica) rootCheckpoint() checkpointRef {
 	if r.checkpoint.ready() {
+		// A root never names an older checkpoint than the durable one.
+		assert(r.checkpoint.writing.ID.Op >= r.root.Checkpoint.ID.Op)
 		return r.checkpoint.writing
 	}
 	return r.root.Checkpoint

@@ -63,7 +63,9 @@ func (r *Replica) offers() (checkpoint, oldest Op) {
 		assert(uint64(len(c.servedData)) == c.served.ID.Size)
 		checkpoint = c.served.ID.Op
 	}
-	return checkpoint, r.journal.oldest()
+	oldest = r.journal.oldest()
+	assert(oldest >= 1 && oldest <= r.journal.floor+1)
+	return checkpoint, oldest
 }
 
 // notePeer records what a peer's ping offers.
@@ -101,6 +103,8 @@ func (r *Replica) syncNeeded() (Op, bool) {
 	if held && !r.stateMissing && r.sync.stalled < syncStallRounds {
 		return 0, false
 	}
+	// Only a committed checkpoint above what is executed (at it, when the state is missing).
+	assert(best == 0 || best <= r.commitMax && (best > r.commitMin || r.stateMissing))
 	return best, best > 0
 }
 
@@ -156,6 +160,7 @@ func (r *Replica) syncRepair() {
 // stop ends the state transfer in progress, keeping the count of stalled rounds.
 func (s *syncState) stop() {
 	*s = syncState{stalled: s.stalled, stalledAt: s.stalledAt}
+	assert(s.target == 0 && s.id.Op == 0)
 }
 
 // offering lists the peers whose last ping offered the checkpoint of op.
@@ -167,6 +172,7 @@ func (r *Replica) offering(op Op) []ReplicaIndex {
 			peers = append(peers, ReplicaIndex(i))
 		}
 	}
+	assert(len(peers) < r.config.Replicas) // never itself
 	return peers
 }
 
@@ -302,6 +308,8 @@ func (r *Replica) restoreState(ref checkpointRef, data []byte) {
 	r.stateMissing = false
 	r.stats.RequestsExecuted = 0
 	r.serve(ref, data)
+	// The state is the checkpoint's now, and served to peers from here.
+	assert(r.checkpoint.served.ID.Op >= ref.ID.Op && !r.stateMissing)
 }
 
 // serve keeps a durable (or installed) checkpoint's bytes to send to peers.
@@ -320,6 +328,7 @@ func (r *Replica) serve(ref checkpointRef, data []byte) {
 // their ops were executed by the checkpoint, not here, and their clients' retries are
 // answered from the table.
 func (p *primaryState) settleRestored(clients *clientTable) {
+	assert(p.inflight != nil && clients != nil) // a normal primary's
 	// map order: each entry is decided on its own.
 	for client, last := range p.inflight {
 		if e := clients.get(client); e == nil || e.session != last.session || e.request >= last.request {
