@@ -257,6 +257,7 @@ type checkpointState struct {
 	// next: a checkpoint taken while writing was in flight, to be written after it.
 	next     checkpointRef
 	nextData []byte
+	nextSums []Checksum
 }
 
 // ready reports whether the checkpoint being written is whole on disk: the root may name it.
@@ -287,17 +288,25 @@ func (r *Replica) checkpointDue(op Op) {
 		panic(fmt.Sprintf("core: replica %d: checkpoint of op %d is %d bytes, over the bound of %d",
 			r.index, op, len(data), r.config.checkpointSizeMax()))
 	}
-	_, sum := checkpointSums(data, r.config.checkpointChunk())
+	sums, sum := checkpointSums(data, r.config.checkpointChunk())
 	ref := checkpointRef{ID: CheckpointID{Op: op, Size: uint64(len(data)), Checksum: sum}, Header: *h}
 	if c.writing.ID.Op > 0 {
-		c.next, c.nextData = ref, data // the one waiting before it, if any, is skipped
+		c.next, c.nextData, c.nextSums = ref, data, sums // the one waiting before it, if any, is skipped
 		return
 	}
-	r.writeCheckpoint(ref, data)
+	r.writeCheckpoint(ref, data, sums)
+}
+
+// checkSums asserts that sums are the chunks' checksums of a checkpoint of ref's identity
+// (computed once, where the bytes were made or verified: checksums of 100 MiB cost).
+func (r *Replica) checkSums(ref *checkpointRef, sums []Checksum) {
+	chunk := r.config.checkpointChunk()
+	assert(uint64(len(sums)) == (ref.ID.Size+chunk-1)/chunk)
+	assert(checksumOfSums(sums) == ref.ID.Checksum)
 }
 
 // writeCheckpoint starts writing a checkpoint to the area the root does not name.
-func (r *Replica) writeCheckpoint(ref checkpointRef, data []byte) {
+func (r *Replica) writeCheckpoint(ref checkpointRef, data []byte, sums []Checksum) {
 	c := &r.checkpoint
 	assert(c.writing.ID.Op == 0 && c.inflight == 0)
 	// A newer checkpoint, or the durable one again (read back lost at a restart, and
@@ -308,8 +317,7 @@ func (r *Replica) writeCheckpoint(ref checkpointRef, data []byte) {
 		ref.Area = 0
 	}
 	ref.check()
-	sums, sum := checkpointSums(data, r.config.checkpointChunk())
-	assert(sum == ref.ID.Checksum)
+	r.checkSums(&ref, sums)
 	c.writing, c.data, c.sums = ref, data, sums
 	c.pending = make([]bool, len(sums))
 	c.left = len(sums)
@@ -391,15 +399,14 @@ func (r *Replica) checkpointDurable() {
 		return
 	}
 	assert(c.ready() && c.inflight == 0)
-	assert(r.root.Checkpoint == c.writing)
 	r.stats.Checkpoints++
-	r.serve(c.writing, c.data)
+	r.serve(c.writing, c.data, c.sums)
 	r.retireCheckpointed()
-	next, nextData := c.next, c.nextData
+	next, nextData, nextSums := c.next, c.nextData, c.nextSums
 	c.writing, c.data, c.sums, c.pending, c.left = checkpointRef{}, nil, nil, nil, 0
-	c.next, c.nextData = checkpointRef{}, nil
+	c.next, c.nextData, c.nextSums = checkpointRef{}, nil, nil
 	if next.ID.Op > r.root.Checkpoint.ID.Op {
-		r.writeCheckpoint(next, nextData)
+		r.writeCheckpoint(next, nextData, nextSums)
 	}
 }
 

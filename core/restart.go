@@ -39,7 +39,7 @@ func (r *Replica) restartFromDisk(o *opening) {
 		// The state is the checkpoint's, and the log begins at its op. A checkpoint that
 		// did not read back whole leaves the state missing: a state transfer brings it.
 		if o.stats.checkpoint == checkpointWhole {
-			r.restoreState(*c, o.checkpoint)
+			r.restoreState(*c, o.checkpoint, o.checkpointSums)
 		} else {
 			r.stateMissing = true
 		}

@@ -249,17 +249,16 @@ func (r *Replica) onCheckpointChunk(m *CheckpointChunk) {
 		return
 	}
 	// Every chunk verified against the manifest, the manifest against the identity.
-	_, sum := checkpointSums(s.data, size)
-	assert(sum == s.id.Checksum)
+	assert(checksumOfSums(s.sums) == s.id.Checksum)
 	if r.status != StatusNormal || r.logView != r.view || s.id.Op > r.commitMax ||
 		s.id.Op <= r.commitMin && !(r.stateMissing && s.id.Op == r.commitMin) {
 		s.stop() // no longer installable here: a later round starts again if need be
 		return
 	}
 	ref := checkpointRef{ID: s.id, Header: s.header}
-	data := s.data
+	data, sums := s.data, s.sums
 	s.stop()
-	r.installCheckpoint(ref, data)
+	r.installCheckpoint(ref, data, sums)
 	r.stats.StateTransfers++
 	r.executeCommitted()
 }
@@ -267,11 +266,11 @@ func (r *Replica) onCheckpointChunk(m *CheckpointChunk) {
 // installCheckpoint replaces the state with a checkpoint's (verified) bytes: the state
 // machine, the client table, and the log's floor at its op, now executed. The replica
 // then writes it to its own disk, to restart from it.
-func (r *Replica) installCheckpoint(ref checkpointRef, data []byte) {
+func (r *Replica) installCheckpoint(ref checkpointRef, data []byte, sums []Checksum) {
 	assert(r.status == StatusNormal && r.logView == r.view)
 	assert(ref.ID.Op <= r.commitMax && (ref.ID.Op > r.commitMin || r.stateMissing && ref.ID.Op == r.commitMin))
 	previous := r.commitMin
-	r.restoreState(ref, data)
+	r.restoreState(ref, data, sums)
 	if ref.ID.Op > r.journal.floor {
 		r.journal.setFloor(&ref.Header, previous)
 	}
@@ -282,16 +281,16 @@ func (r *Replica) installCheckpoint(ref checkpointRef, data []byte) {
 	}
 	c := &r.checkpoint
 	if c.writing.ID.Op == 0 {
-		r.writeCheckpoint(ref, data)
+		r.writeCheckpoint(ref, data, sums)
 	} else {
-		c.next, c.nextData = ref, data
+		c.next, c.nextData, c.nextSums = ref, data, sums
 	}
 	assert(r.commitMin == r.journal.floor && r.journal.known(r.commitMin))
 }
 
 // restoreState sets the state machine and the client table from a checkpoint's bytes,
 // whose identity was verified, and serves the checkpoint from then on.
-func (r *Replica) restoreState(ref checkpointRef, data []byte) {
+func (r *Replica) restoreState(ref checkpointRef, data []byte, sums []Checksum) {
 	ref.check()
 	table, state, err := decodeCheckpoint(data, r.config.Cluster, &ref.Header)
 	if err != nil {
@@ -307,20 +306,19 @@ func (r *Replica) restoreState(ref checkpointRef, data []byte) {
 	r.clients = clients
 	r.stateMissing = false
 	r.stats.RequestsExecuted = 0
-	r.serve(ref, data)
+	r.serve(ref, data, sums)
 	// The state is the checkpoint's now, and served to peers from here.
 	assert(r.checkpoint.served.ID.Op >= ref.ID.Op && !r.stateMissing)
 }
 
 // serve keeps a durable (or installed) checkpoint's bytes to send to peers.
-func (r *Replica) serve(ref checkpointRef, data []byte) {
+func (r *Replica) serve(ref checkpointRef, data []byte, sums []Checksum) {
 	c := &r.checkpoint
 	assert(uint64(len(data)) == ref.ID.Size)
 	if ref.ID.Op < c.served.ID.Op {
 		return
 	}
-	sums, sum := checkpointSums(data, r.config.checkpointChunk())
-	assert(sum == ref.ID.Checksum)
+	r.checkSums(&ref, sums)
 	c.served, c.servedData, c.servedSums = ref, data, sums
 }
 
