@@ -428,7 +428,7 @@ func (r *Replica) writeRoot() {
 	}
 	if r.root.Sequence != 0 && r.root.View == r.view && r.root.LogView == r.logView &&
 		r.root.Head == r.headInstalled && r.root.HeadChecksum == r.headInstalledChecksum &&
-		r.root.Recovered == r.recovery.recoveredOp && r.root.Checkpoint == r.rootCheckpoint() {
+		r.root.Recovered == r.recovery.recoveredOp && !r.checkpoint.ready() {
 		return
 	}
 	assert(r.root.View <= r.view && r.root.LogView <= r.logView)

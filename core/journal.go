@@ -374,8 +374,7 @@ func (j *journal) setFloor(h *PrepareHeader, commitMin Op) {
 	j.grow(h.Op)
 	if j.op < h.Op {
 		// The log ends below the checkpoint: the checkpoint's op is the log's head now
-		// (committed, so in every later view's log).
-		j.truncate(j.op)
+		// (committed, so in every later view's log). Nothing is above the head to clear.
 		j.op = h.Op
 	}
 	if e := j.entry(h.Op); e.header.Checksum != h.Checksum {

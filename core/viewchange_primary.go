@@ -158,7 +158,7 @@ func (r *Replica) truncateBelowHole() {
 	for i := range vc.dvcs {
 		d := &vc.dvcs[i]
 		logView = max(logView, d.logView)
-		if (d.op < hole || d.missing == hole) && hole > d.recoveredOp && hole > d.commit {
+		if !d.abstains(hole) && d.lacks(hole) {
 			nacks++
 		}
 	}
@@ -203,6 +203,22 @@ func (r *Replica) truncateBelowHole() {
 	}
 }
 
+// abstains reports whether a do_view_change says nothing of op: its sender may have
+// acknowledged it in a life it lost, or knows it committed (the op its state was restored
+// at, whose prepare it does not hold, among them).
+func (d *doViewChangeRecord) abstains(op Op) bool {
+	assert(op > 0)
+	return op <= d.recoveredOp || op <= d.commit
+}
+
+// lacks reports whether a do_view_change shows its sender's log without any prepare at op:
+// the log ends below it, or it names op as the hole below its window (Missing).
+func (d *doViewChangeRecord) lacks(op Op) bool {
+	assert(op > 0)
+	assert(d.missing == 0 || len(d.headers) > 0 && d.missing < d.headers[0].Op)
+	return d.op < op || d.missing == op
+}
+
 // quorumNack is how many replicas must never have held an op to prove it uncommitted.
 func (r *Replica) quorumNack() int { return r.config.Replicas - r.config.QuorumReplication() + 1 }
 
@@ -220,13 +236,11 @@ func (r *Replica) nacks(op Op, checksum Checksum) int {
 			panic(fmt.Sprintf("core: counting a do_view_change of view %d in view %d", d.view, r.view))
 		}
 		assert(len(d.headers) == 0 || d.headers[len(d.headers)-1].Op == d.op)
-		if op <= d.recoveredOp || op <= d.commit {
-			// It may have acknowledged it in a life it lost; or it knows it committed (the
-			// op its state was restored at, whose prepare it does not hold, among them).
+		if d.abstains(op) {
 			continue
 		}
-		if d.op < op || d.missing == op {
-			count++ // its log ends below op, or lacks it
+		if d.lacks(op) {
+			count++
 			continue
 		}
 		for k := range d.headers {
