@@ -237,7 +237,11 @@ func journalSlotsKnob(o *Options) knob {
 	k := intKnob("journalSlots", "the journal's ring, in ops (a multiple of 32, at least 2 checkpoint intervals, 2 pipelines and 2)",
 		&o.JournalSlots, 1, 1<<30, 1, 1<<30)
 	unit := core.JournalSlotsUnit
-	least := func() int { return (2*o.CheckpointOps + 2*o.PipelineMax + 2 + unit - 1) / unit * unit }
+	least := func() int { // core's rule, for these knobs
+		// (An interval below 1 is its own knob's error, reported before this one.)
+		c := core.Config{CheckpointOps: max(o.CheckpointOps, 1), PipelineMax: o.PipelineMax}
+		return c.JournalSlotsMin()
+	}
 	k.draw = func(r *entropy.Rand) {
 		o.JournalSlots = least() + unit*r.Int(o.CheckpointOps/unit+2)
 	}

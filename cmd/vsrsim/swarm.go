@@ -275,31 +275,29 @@ func writeFailure(out string, p swarmPlan, seed string, res *sim.Result) {
 	}
 }
 
+// countsLine renders counts by name as "name n, name n", names sorted, underscores as
+// spaces.
+func countsLine(counts map[string]int) string {
+	names := make([]string, 0, len(counts))
+	// map order: the names are sorted below.
+	for name := range counts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(name, "_", " "), counts[name]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func printSwarm(r swarmReport) {
-	verdicts := make([]string, 0, len(r.ByVerdict))
-	for v := range r.ByVerdict {
-		verdicts = append(verdicts, v)
-	}
-	sort.Strings(verdicts)
-	var byVerdict []string
-	for _, v := range verdicts {
-		byVerdict = append(byVerdict, fmt.Sprintf("%s %d", v, r.ByVerdict[v]))
-	}
 	table(os.Stderr, []string{"seeds", "passed", "failed", "vacuous", "verdicts", "seeds/s", "wall s"},
 		[][]string{{strconv.Itoa(r.Seeds), strconv.Itoa(r.Passed), strconv.Itoa(r.Failed), strconv.Itoa(r.Vacuous),
-			strings.Join(byVerdict, ", "), strconv.FormatFloat(r.SeedsPerSecond, 'f', 1, 64),
+			countsLine(r.ByVerdict), strconv.FormatFloat(r.SeedsPerSecond, 'f', 1, 64),
 			strconv.FormatFloat(r.WallSeconds, 'f', 1, 64)}})
-	mechanisms := make([]string, 0, len(r.Reached))
-	for name := range r.Reached {
-		mechanisms = append(mechanisms, name)
-	}
-	sort.Strings(mechanisms)
-	var reached []string
-	for _, name := range mechanisms {
-		reached = append(reached, fmt.Sprintf("%s %d", strings.ReplaceAll(name, "_", " "), r.Reached[name]))
-	}
-	if len(reached) > 0 {
-		fmt.Fprintf(os.Stderr, "seeds that reached: %s\n", strings.Join(reached, ", "))
+	if len(r.Reached) > 0 {
+		fmt.Fprintf(os.Stderr, "seeds that reached: %s\n", countsLine(r.Reached))
 	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(os.Stderr, "seed %s: %s: %s\n  reproduce: vsrsim run --seed %s\n", f.Seed, f.Verdict, f.Failure, f.Seed)
