@@ -367,15 +367,7 @@ func TestOpenDiscardsOpsOfALaterViewAboveTheHead(t *testing.T) {
 // FuzzCluster's seed 1.)
 func TestViewChangeTruncatesAboveAHoleNobodyHolds(t *testing.T) {
 	h := harnessRegistered(t, 3, 2, nil)
-	base := h.replica(0).journal.op
-	h.cut(0, 1, []Command{CommandPrepare})
-	h.cut(0, 2, []Command{CommandPrepare})
-	for k := ClientID(1); k <= 2; k++ {
-		if err := h.submit(k, KVInput{Op: KVPut, Key: "hole", Value: "lost"}); err != nil {
-			t.Fatal(err)
-		}
-		h.stabilize(3)
-	}
+	base := twoUncommittedOps(t, h, CommandPrepare)
 	if h.replica(0).journal.op != base+2 || h.replica(1).journal.op != base {
 		t.Fatalf("primary at op %d, backup at op %d: want ops %d and %d on the primary alone",
 			h.replica(0).journal.op, h.replica(1).journal.op, base+1, base+2)
@@ -440,15 +432,7 @@ func TestOpenStaleHeaderImageDropsNothing(t *testing.T) {
 // hole, from its own entries. (Seed 109, whole-cluster crashes on, changed views forever.)
 func TestViewChangeTruncatesAHoleOnEveryDisk(t *testing.T) {
 	h := harnessRegistered(t, 3, 2, nil)
-	base := h.replica(0).journal.op
-	h.cut(1, 0, []Command{CommandPrepareOk})
-	h.cut(2, 0, []Command{CommandPrepareOk})
-	for k := ClientID(1); k <= 2; k++ {
-		if err := h.submit(k, KVInput{Op: KVPut, Key: "hole", Value: "torn"}); err != nil {
-			t.Fatal(err)
-		}
-		h.stabilize(3)
-	}
+	base := twoUncommittedOps(t, h, CommandPrepareOk)
 	for i := 1; i <= 2; i++ {
 		if r := h.replica(i); r.journal.op != base+2 || r.commitMin != base {
 			t.Fatalf("backup %d at op %d, executed %d: want ops %d and %d held, uncommitted", i, r.journal.op,
@@ -474,4 +458,27 @@ func TestViewChangeTruncatesAHoleOnEveryDisk(t *testing.T) {
 		t.Fatalf("%v in view %d at op %d, %v at op %d: want both normal in a later view, one log", r1.status,
 			r1.view, r1.journal.op, r2.status, r2.journal.op)
 	}
+}
+
+// twoUncommittedOps has the primary, replica 0, prepare two ops (one request of each of
+// clients 1 and 2) that never commit: with lost CommandPrepare, no backup gets them; with
+// lost CommandPrepareOk, both backups hold them and the primary hears no acknowledgement.
+// It returns the op below them.
+func twoUncommittedOps(t *testing.T, h *harness, lost Command) Op {
+	t.Helper()
+	base := h.replica(0).journal.op
+	if lost == CommandPrepare {
+		h.cut(0, 1, []Command{lost})
+		h.cut(0, 2, []Command{lost})
+	} else {
+		h.cut(1, 0, []Command{lost})
+		h.cut(2, 0, []Command{lost})
+	}
+	for k := ClientID(1); k <= 2; k++ {
+		if err := h.submit(k, KVInput{Op: KVPut, Key: "hole", Value: "uncommitted"}); err != nil {
+			t.Fatal(err)
+		}
+		h.stabilize(3)
+	}
+	return base
 }
