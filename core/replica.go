@@ -106,8 +106,6 @@ type ReplicaStats struct {
 	PreparesRewritten uint64 // prepares written again: the read-back did not find them intact
 	Checkpoints       uint64 // checkpoints made durable (checkpoint.go)
 	StateTransfers    uint64 // checkpoints installed from peers (sync.go)
-	// StateTransfersStarted counts state transfers begun, installed or not.
-	StateTransfersStarted uint64
 	// CheckpointChunksRewritten counts checkpoint chunks written again: the read-back did
 	// not find them intact.
 	CheckpointChunksRewritten uint64

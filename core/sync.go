@@ -129,7 +129,6 @@ func (r *Replica) syncRepair() {
 		// A newer checkpoint than the one being fetched (peers moved on): fetch it instead.
 		s.stop()
 		s.target = target
-		r.stats.StateTransfersStarted++
 	}
 	assert(s.target > 0)
 	offering := r.offering(s.target)
